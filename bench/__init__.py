@@ -1,0 +1,1 @@
+"""Benchmarks of Tidings (see bench/README.md): `python -m bench [name] [--size N ...]`."""

@@ -1,0 +1,152 @@
+"""What every benchmark needs: its own redis-server, a fresh database, the app, a worker.
+
+Each piece cleans up after itself (context managers), so an interrupted run leaves no
+database or server behind.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from redis import Redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN_URL = os.environ.get("DATABASE_TEST_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def redis_server():
+    """A private redis-server on a free port; yields its URL."""
+    port, workdir = free_port(), tempfile.mkdtemp(prefix="bench-redis-")
+    proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--bind",
+                             "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir],
+                            stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                Redis.from_url(url).ping()
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def database(backend: str):
+    """A fresh PostgreSQL database on 127.0.0.1, or a temporary SQLite file; yields its URL."""
+    if backend == "sqlite":
+        workdir = tempfile.mkdtemp(prefix="bench-db-")
+        try:
+            yield f"sqlite:///{workdir}/bench.db"
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
+    admin_url = make_url(PG_ADMIN_URL)
+    name = f"tidings_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def config(database_url: str, redis_url: str, **extra) -> dict:
+    """The app configuration of a benchmark."""
+    return {"TESTING": True, "SECRET_KEY": "bench-secret", "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_ENABLED": False,
+            "WTF_CSRF_ENABLED": False, "BUSINESS_TIMEZONE": "America/New_York",
+            "DEFAULT_REGION": "US", "PROVIDER_RATE_PER_SECOND": 0, **extra}
+
+
+@contextmanager
+def application(backend: str, **extra):
+    """The app on a fresh database (migrated to every head) and a private Redis, context pushed."""
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from core.extensions import db
+
+    with redis_server() as redis_url, database(backend) as database_url:
+        app = create_app(config(database_url, redis_url, **extra))
+        with app.app_context():
+            upgrade(directory=str(ROOT / "migrations"), revision="heads")
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+
+def worker_env(app, **extra) -> dict:
+    """The environment of a `python worker.py` process for this app."""
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "PROVIDER_RATE_PER_SECOND": str(app.config.get("PROVIDER_RATE_PER_SECOND", 0))}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def start_worker(app, log=None, **extra) -> subprocess.Popen:
+    """`python worker.py` in its own process group (so it can be killed with its work horses)."""
+    return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=worker_env(app, **extra),
+                            stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Warm-stop a worker (SIGTERM to its group), then kill it if it lingers."""
+    import signal
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def timed(fn, *args, **kwargs) -> tuple[float, object]:
+    """(seconds, result) of one call."""
+    start = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return time.perf_counter() - start, result
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile (nearest rank) of `samples`."""
+    ordered = sorted(samples)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def line(name: str, value: str, note: str = "") -> None:
+    """Print one figure, aligned."""
+    print(f"  {name:<44} {value:>14}  {note}", flush=True)

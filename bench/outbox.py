@@ -1,0 +1,113 @@
+"""Benchmark 3: Outbox and search over N messages on PostgreSQL, through the Flask test client.
+
+The rows are made by one INSERT … SELECT generate_series (10,000 clients, N messages spread
+over them). Each request is timed 20 times after a warm-up; p95 is reported, and any
+`count(` over the messages on the request path is flagged.
+"""
+
+import time
+
+from sqlalchemy import event, func, select, text
+
+from bench import data
+from bench.env import application, line, p95
+from core.auth.models import Role, User
+from core.extensions import db
+from core.messaging.models import Message
+
+CLIENTS = 10_000
+REPEAT = 20
+
+FILL = """
+INSERT INTO messages (broadcast_id, client_id, appointment_id, direction, channel, to_addr,
+                      from_addr, subject, body, status, reason, send_at, provider, segments,
+                      attempts, created_at, sent_at)
+SELECT NULL, a.client_id, a.id, 'out', 'sms', c.mobile, '', '',
+       'Hello ' || c.first_name || ', your appointment #' || g || ' is confirmed.',
+       (ARRAY['sent','delivered','delivered','delivered','failed','queued'])[1 + g % 6], '',
+       now() - (:n - g) * interval '1 second', 'vonage', 1, 1,
+       now() - (:n - g) * interval '1 second', now() - (:n - g) * interval '1 second'
+FROM generate_series(1, :n) AS g
+JOIN appointments a ON a.id = :first + (g % :clients)
+JOIN clients c ON c.id = a.client_id
+"""
+
+
+def fill(n: int) -> float:
+    """Insert `n` messages in one statement and ANALYZE; returns the seconds it took."""
+    ids = data.appointments(CLIENTS)
+    start = time.perf_counter()
+    db.session.execute(text(FILL), {"n": n, "first": min(ids), "clients": CLIENTS})
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE messages"))
+    return time.perf_counter() - start
+
+
+def signed_in(app):
+    """A test client signed in as a Read Only user."""
+    user = User(email="bench@example.com", name="Bench")
+    user.role = Role.READ_ONLY
+    user.set_password("correct horse battery")
+    db.session.add(user)
+    db.session.commit()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    return client
+
+
+def measure(client, url: str, htmx: bool = False) -> tuple[float, list[str]]:
+    """p95 seconds of GET `url` and the statements one request ran."""
+    headers = {"HX-Request": "true"} if htmx else {}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    assert client.get(url, headers=headers).status_code == 200, url  # warm-up
+    event.listen(db.engine, "before_cursor_execute", seen)
+    samples = []
+    for n in range(REPEAT):
+        if n == 1:
+            event.remove(db.engine, "before_cursor_execute", seen)
+        start = time.perf_counter()
+        response = client.get(url, headers=headers)
+        samples.append(time.perf_counter() - start)
+        assert response.status_code == 200, (url, response.status_code)
+    return p95(samples), statements
+
+
+def full_counts(statements: list[str]) -> list[str]:
+    """Statements counting messages without any WHERE (an exact count over the table)."""
+    return [s for s in statements if "count(" in s.lower() and "messages" in s.lower()
+            and "where" not in s.lower()]
+
+
+def run(size: int = 1_000_000) -> dict:
+    """Fill, then time the four requests; prints and returns p95 in ms."""
+    with application("postgresql") as app:
+        fill_s = fill(size)
+        client = signed_in(app)
+        top = db.session.scalar(select(func.max(Message.id)))
+        ids = ",".join(str(i) for i in range(top - 49, top + 1))
+        cases = [
+            ("first page (full)", "/messages/outbox", False, 50),
+            ("first page (htmx rows)", "/messages/outbox", True, 50),
+            ("deep keyset page (90% down, htmx)", f"/messages/outbox?before={top // 10}", True,
+             50),
+            ("filtered search q=Client4242 (full)", "/messages/outbox?q=Client4242", False, 50),
+            ("filtered search q=Client4242&status=failed (htmx)",
+             "/messages/outbox?q=Client4242&status=failed", True, 50),
+            ("status-refresh partial (50 ids)", f"/messages/statuses?ids={ids}", True, 30),
+        ]
+        print(f"outbox  size={size:,} messages (PostgreSQL; filled in {fill_s:,.0f} s)")
+        results = {}
+        for name, url, htmx, target in cases:
+            seconds, statements = measure(client, url, htmx)
+            counts = full_counts(statements)
+            results[name] = seconds * 1000
+            line(name, f"{seconds * 1000:,.1f} ms", f"p95 of {REPEAT}; target <= {target} ms"
+                 f"{'; FULL COUNT: ' + counts[0][:60] if counts else ''}")
+    return results

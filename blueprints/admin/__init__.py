@@ -1,0 +1,5 @@
+"""Administration: staff accounts and their roles."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -1,0 +1,5 @@
+"""Conversations: two-way texting with clients."""
+
+from flask import Blueprint
+
+bp = Blueprint("conversations", __name__, url_prefix="/conversations")

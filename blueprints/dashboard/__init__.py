@@ -1,0 +1,5 @@
+"""The start page."""
+
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)

@@ -1,0 +1,27 @@
+"""Page-or-fragment rendering: decided in one place, from the HX-Request header."""
+
+from flask import current_app, redirect, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for an htmx request that wants a fragment (not a boosted or history-restore load)."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+def render(page: str, fragment: str, **context):
+    """Render the full page, or only the fragment it includes when htmx asks."""
+    return render_template(fragment if is_htmx() else page, **context)
+
+
+def see_other(url: str):
+    """After a successful change: 303 for a plain form, an HX-Redirect for htmx."""
+    if is_htmx():
+        response = current_app.response_class(status=204)
+        response.headers["HX-Redirect"] = url
+        return response
+    return redirect(url, code=303)

@@ -1,0 +1,85 @@
+"""Simulator pages: the phones, one phone, its polled thread, and the reply box."""
+
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+
+from blueprints.access import requires
+from blueprints.rendering import is_htmx, render
+from blueprints.simulator import bp
+from blueprints.simulator.forms import ReplyForm
+from core.auth.models import Role
+from core.simulator import phones
+from core.simulator.operations import send_reply
+
+
+@bp.app_template_filter("sim_time")
+def sim_time(value) -> str:
+    """A UTC timestamp in the business time zone, short (e.g. 'Mar 4, 09:05')."""
+    local = value.astimezone(ZoneInfo(current_app.config["BUSINESS_TIMEZONE"]))
+    return f"{local:%b} {local.day}, {local:%H:%M}"
+
+
+@bp.route("/")
+@requires(Role.READ_ONLY)
+def index():
+    """The phones with recent traffic; `q` opens a number, an address, or finds clients."""
+    q = request.args.get("q", "").strip()[:100]
+    address = phones.normalize_address(q, current_app.config["DEFAULT_REGION"]) if q else None
+    if address:
+        return redirect(url_for(".phone", address=address))
+    matches = phones.find_clients(q) if q else []
+    grid = [
+        (phone, ReplyForm(prefix=phone.key, formdata=None, channel=phone.channel))
+        for phone in phones.recent_phones()
+    ]
+    delay = current_app.config.get("SIMULATOR_RECEIPT_DELAY", 1)
+    return render("simulator/index.html", "simulator/_phones.html", grid=grid, q=q,
+                  matches=matches, receipt_delay=delay, grid_size=phones.GRID_SIZE)
+
+
+@bp.route("/phone/<path:address>")
+@requires(Role.READ_ONLY)
+def phone(address):
+    """One phone (or mailbox): everything it received and sent, and a reply box."""
+    phone = phones.load_phone(_address_or_404(address))
+    form = ReplyForm(prefix=phone.key, formdata=None, channel=phone.channel)
+    return render("simulator/phone.html", "simulator/_phone.html", phone=phone, form=form)
+
+
+@bp.route("/thread/<path:address>")
+@requires(Role.READ_ONLY)
+def thread(address):
+    """The polled thread of one phone; 204 (nothing to swap) while no newer message exists."""
+    phone = phones.load_phone(_address_or_404(address), with_client=False)
+    if not is_htmx():
+        return redirect(url_for(".phone", address=phone.address))
+    if phone.last_id == request.args.get("after", -1, type=int):
+        return "", 204
+    return render_template("simulator/_thread.html", phone=phone)
+
+
+@bp.route("/reply/<path:address>", methods=["POST"])
+@requires(Role.EDIT)
+def reply(address):
+    """Send a reply as the client; it travels through the simulator's inbound webhook code."""
+    address = _address_or_404(address)
+    form = ReplyForm(prefix=phones.phone_key(address), channel=phones.Phone(address).channel)
+    if not form.validate_on_submit():
+        phone = phones.load_phone(address)
+        page = render("simulator/phone.html", "simulator/_phone.html", phone=phone, form=form)
+        return page, 422
+    send_reply(address, form.text.data.strip(), (form.subject.data or "").strip())
+    if not is_htmx():
+        return redirect(url_for(".phone", address=address), code=303)
+    phone = phones.load_phone(address)
+    fresh = ReplyForm(prefix=phone.key, formdata=None, channel=phone.channel)
+    return render_template("simulator/_phone.html", phone=phone, form=fresh)
+
+
+def _address_or_404(raw: str) -> str:
+    """The phone's address in canonical form; 404 for text that is no number or email."""
+    address = phones.normalize_address(raw, current_app.config["DEFAULT_REGION"])
+    if address is None:
+        abort(404)
+    return address

@@ -1,0 +1,50 @@
+"""An appointment (a visit, a job) of one client."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.clients.models import Client
+from core.extensions import db
+from core.types import UTCDateTime, utcnow
+
+
+class AppointmentStatus(enum.StrEnum):
+    """Where an appointment stands."""
+
+    SCHEDULED = "scheduled"
+    EN_ROUTE = "en_route"
+    WORKING = "working"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").title()
+
+
+class Appointment(db.Model):
+    """A visit of one client; several visits may share a job number."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (Index("ix_appointments_start_id", "start_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    title: Mapped[str] = mapped_column(String(160))
+    staff: Mapped[str] = mapped_column(String(120), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default=AppointmentStatus.SCHEDULED)
+    job_number: Mapped[str | None] = mapped_column(String(40), index=True)
+    external_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship(lazy="joined")
+
+    @property
+    def status_enum(self) -> AppointmentStatus:
+        return AppointmentStatus(self.status)

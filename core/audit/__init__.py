@@ -1,0 +1,1 @@
+"""The audit history of appointments and clients."""

@@ -1,0 +1,34 @@
+"""One audit event: who did what to which appointment or client, and when."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.auth.models import User
+from core.extensions import db
+from core.types import BigId, UTCDateTime, utcnow
+
+
+class AuditEvent(db.Model):
+    """A state change a person would ask about later."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_client", "client_id", "id"),
+        Index("ix_audit_appointment", "appointment_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[int | None] = mapped_column(BigId)
+    data: Mapped[dict | None] = mapped_column(JSON)
+
+    actor: Mapped[User | None] = relationship(lazy="joined")

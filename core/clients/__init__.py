@@ -1,0 +1,1 @@
+"""Clients (contacts) of the business."""

@@ -1,0 +1,1 @@
+"""Two-way texting: conversations, keywords (STOP/START/HELP/YES/NO), auto-responses."""

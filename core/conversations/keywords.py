@@ -1,0 +1,54 @@
+"""Recognising what a client's text asks for: STOP, START, HELP, YES/NO (with a code), thanks."""
+
+import enum
+import re
+from dataclasses import dataclass
+
+
+class Kind(enum.StrEnum):
+    """What an inbound text means to us."""
+
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+    YES = "yes"
+    NO = "no"
+    THANKS = "thanks"
+    OTHER = "other"
+
+
+WORDS = {
+    "STOP": Kind.STOP, "STOPALL": Kind.STOP, "UNSUBSCRIBE": Kind.STOP, "CANCEL": Kind.STOP,
+    "END": Kind.STOP, "QUIT": Kind.STOP,
+    "START": Kind.START, "UNSTOP": Kind.START,
+    "HELP": Kind.HELP, "INFO": Kind.HELP,
+    "YES": Kind.YES, "Y": Kind.YES, "NO": Kind.NO, "N": Kind.NO,
+}
+# The whole text must be the keyword (and for YES/NO an optional code): "Stop!" and " quit. "
+# count, "please don't stop" does not.
+KEYWORD = re.compile(r"^[\W_]*([A-Za-z]+)(?:[\W_]*?\s*#?(\d{1,3}))?[\W_]*$")
+THANKS = re.compile(r"^[\W_]*(thanks?( you)?( so much| very much)?|thank u|thx|ty|cheers)"
+                    r"[\W_]*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The meaning of a text and, for YES/NO, the appointment code typed after it."""
+
+    kind: Kind
+    code: int | None = None
+
+
+def parse(text: str) -> Parsed:
+    """What the text asks for; anything not a keyword alone is Kind.OTHER (or THANKS)."""
+    match = KEYWORD.match((text or "").strip())
+    if match:
+        kind = WORDS.get(match.group(1).upper())
+        code = int(match.group(2)) if match.group(2) else None
+        if kind in (Kind.YES, Kind.NO):
+            return Parsed(kind, code)
+        if kind is not None and code is None:
+            return Parsed(kind)
+    if THANKS.match((text or "").strip()):
+        return Parsed(Kind.THANKS)
+    return Parsed(Kind.OTHER)

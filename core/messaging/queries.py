@@ -1,0 +1,339 @@
+"""Read-only queries behind the Outbox, Inbox and message detail pages.
+
+Lists are keyset-paged on the message id (never OFFSET, never a count over the whole table) and
+load each message with its client and appointment in the same statement, so a page costs a
+fixed number of queries whatever its length.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from core.appointments.models import Appointment
+from core.appointments.operations import message_counts
+from core.clients.models import Client
+from core.clients.operations import phone_digits, search_condition
+from core.extensions import db
+from core.messaging.models import Broadcast, Direction, Message, MessageEvent, Status
+from core.types import utcnow
+
+try:  # attachments belong to compose; the detail page works without them
+    from core.messaging.attachments import for_broadcast as _attachments_of
+except ImportError:  # pragma: no cover
+    _attachments_of = None
+
+# "sent" is settled for sending, but a delivery receipt may still arrive within the validity
+# period (Vonage: up to 72 h), so the status column keeps watching it that long.
+WATCHED = {Status.QUEUED, Status.SENDING, Status.RECONCILE}
+RECEIPT_WINDOW = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a list shows; `since`/`until` are UTC bounds, `folder` is "other" or an id."""
+
+    q: str = ""
+    status: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    folder: str | int | None = None
+
+
+@dataclass
+class MessageRow:
+    """One list line: the message, its client and appointment, and what it answers (inbox)."""
+
+    message: Message
+    client: Client | None
+    appointment: Appointment | None
+    answers: Message | None = None
+
+
+@dataclass
+class MessagePage:
+    """One page of rows with the cursors of the pages around it (None: no such page)."""
+
+    rows: list[MessageRow]
+    newer: int | None = None
+    older: int | None = None
+
+
+@dataclass
+class Folder:
+    """An Outbox folder: one appointment and how many messages went out for it."""
+
+    appointment: Appointment
+    count: int
+
+
+@dataclass
+class FolderPage:
+    """One page of Outbox folders with the cursor of the next (older) page."""
+
+    folders: list[Folder]
+    older: int | None = None
+
+
+@dataclass
+class MessageDetail:
+    """Everything the detail page shows about one message."""
+
+    message: Message
+    client: Client | None
+    appointment: Appointment | None
+    broadcast: Broadcast | None
+    events: list[MessageEvent] = field(default_factory=list)
+    attachments: list = field(default_factory=list)
+    reply: Message | None = None
+    answers: Message | None = None
+
+
+def local_day_bounds(first: date | None, last: date | None, tz: str):
+    """UTC bounds [start of `first`, end of `last`) of whole days in the business time zone."""
+    zone = ZoneInfo(tz)
+    since = datetime.combine(first, time(), zone).astimezone(UTC) if first else None
+    until = None
+    if last:
+        until = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    return since, until
+
+
+def outbox_page(filters: Filters, before_id=None, after_id=None, limit: int = 50) -> MessagePage:
+    """One page of outbound messages, newest first."""
+    return _page(Direction.OUT, filters, before_id, after_id, limit)
+
+
+def inbox_page(filters: Filters, before_id=None, after_id=None, limit: int = 50) -> MessagePage:
+    """One page of received messages, newest first, each with the outbound it answers."""
+    return _page(Direction.IN, filters, before_id, after_id, limit)
+
+
+def _page(direction: str, filters: Filters, before_id, after_id, limit: int) -> MessagePage:
+    query = _rows_query(direction, filters)
+    if after_id is not None:
+        found = _fetch(query.where(Message.id > after_id).order_by(Message.id.asc()), limit + 1)
+        if len(found) <= limit:  # this reaches the newest rows: show the first page whole
+            return _page(direction, filters, None, None, limit)
+        rows = found[:limit][::-1]
+        return MessagePage(rows, newer=rows[0].message.id, older=rows[-1].message.id)
+    if before_id is not None:
+        query = query.where(Message.id < before_id)
+    found = _fetch(query.order_by(Message.id.desc()), limit + 1)
+    rows = found[:limit]
+    newer = (rows[0].message.id if rows else before_id) if before_id is not None else None
+    older = rows[-1].message.id if len(found) > limit else None
+    return MessagePage(rows, newer=newer, older=older)
+
+
+def _fetch(query: Select, limit: int) -> list[MessageRow]:
+    return [MessageRow(*row) for row in db.session.execute(query.limit(limit))]
+
+
+def _rows_query(direction: str, filters: Filters) -> Select:
+    """Messages of one direction matching `filters`, with client, appointment (and answer)."""
+    query = (
+        select(Message, Client, Appointment)
+        .outerjoin(Client, Client.id == Message.client_id)
+        .outerjoin(Appointment, Appointment.id == Message.appointment_id)
+        .where(Message.direction == direction, *_conditions(direction, filters))
+    )
+    if direction == Direction.IN:
+        answered = aliased(Message, name="answered")
+        query = query.add_columns(answered).outerjoin(
+            answered, answered.id == _answered_id(Message)
+        )
+    return query
+
+
+def _conditions(direction: str, filters: Filters) -> list:
+    conditions = []
+    if filters.q.strip():
+        conditions.append(_search(direction, filters.q.strip()))
+    if filters.status:
+        conditions.append(Message.status == filters.status)
+    if filters.channel:
+        conditions.append(Message.channel == filters.channel)
+    when = _when(direction)
+    if filters.since:
+        conditions.append(when >= filters.since)
+    if filters.until:
+        conditions.append(when < filters.until)
+    if filters.folder == "other":
+        conditions.append(Message.appointment_id.is_(None))
+    elif filters.folder not in (None, "", "all"):
+        conditions.append(Message.appointment_id == int(filters.folder))
+    return conditions
+
+
+def _when(direction: str):
+    """The time a list shows and filters by: when it went (or is due), or when it arrived."""
+    if direction == Direction.IN:
+        return Message.created_at
+    return func.coalesce(Message.sent_at, Message.send_at, Message.created_at)
+
+
+def _search(direction: str, q: str):
+    """Client name/company/number/email, the other party's address, text, or job number."""
+    party = Message.to_addr if direction == Direction.OUT else Message.from_addr
+    clients = select(Client.id).where(or_(search_condition(q), _like(Client.email, q)))
+    jobs = select(Appointment.id).where(_like(Appointment.job_number, q))
+    matches = [
+        Message.client_id.in_(clients),
+        Message.appointment_id.in_(jobs),
+        _like(party, q),
+        _like(Message.body, q),
+        _like(Message.subject, q),
+    ]
+    # (202) 555-0101, 202.555.0101 and +1 202 555 0101 all find +12025550101.
+    matches += [party.contains(digits, autoescape=True) for digits in phone_digits(q)]
+    return or_(*matches)
+
+
+def _like(column, text: str):
+    """Case-insensitive "contains", with % and _ in the search taken literally."""
+    return column.icontains(text, autoescape=True)
+
+
+def _same_party(inbound, outbound):
+    """An inbound answers outbounds to its client, or ones typed to its number with no client
+    (its sender then gets an "unknown sender" client of its own)."""
+    return or_(
+        outbound.client_id == inbound.client_id,
+        and_(outbound.client_id.is_(None), outbound.to_addr == inbound.from_addr),
+    )
+
+
+def _answered_id(inbound):
+    """Correlated subquery: the most recent outbound sent to the sender before `inbound`."""
+    out = aliased(Message, name="earlier_out")
+    return (
+        select(out.id)
+        .where(
+            out.direction == Direction.OUT,
+            _same_party(inbound, out),
+            out.sent_at.is_not(None),
+            out.sent_at <= inbound.created_at,
+        )
+        .order_by(out.sent_at.desc(), out.id.desc())
+        .limit(1)
+        .correlate(inbound)
+        .scalar_subquery()
+    )
+
+
+def appointment_folders(before_id: int | None = None, limit: int = 30) -> FolderPage:
+    """Appointments that have outbound messages, newest appointment first, with counts."""
+    has_outbound = exists().where(
+        Message.appointment_id == Appointment.id, Message.direction == Direction.OUT
+    )
+    query = select(Appointment).where(has_outbound)
+    if before_id is not None:
+        start = db.session.scalar(select(Appointment.start_at).where(Appointment.id == before_id))
+        if start is not None:
+            query = query.where(
+                or_(
+                    Appointment.start_at < start,
+                    and_(Appointment.start_at == start, Appointment.id < before_id),
+                )
+            )
+    query = query.order_by(Appointment.start_at.desc(), Appointment.id.desc()).limit(limit + 1)
+    found = list(db.session.scalars(query))
+    shown = found[:limit]
+    counts = message_counts(a.id for a in shown)
+    older = shown[-1].id if len(found) > limit else None
+    return FolderPage([Folder(a, counts.get(a.id, 0)) for a in shown], older)
+
+
+def folder_appointment(appointment_id: int) -> Appointment | None:
+    """The appointment of an Outbox folder, for its heading."""
+    return db.session.get(Appointment, appointment_id)
+
+
+def watched(message: Message, now: datetime | None = None) -> bool:
+    """True while the message's status may still change (the page keeps polling it)."""
+    if message.status in WATCHED:
+        return True
+    if message.status != Status.SENT or message.direction != Direction.OUT:
+        return False
+    sent = message.sent_at or message.created_at
+    return sent is None or sent > (now or utcnow()) - RECEIPT_WINDOW
+
+
+def statuses(ids: list[int]) -> list[Message]:
+    """The current state of these messages (for the polled status column)."""
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Message).where(Message.id.in_(ids))))
+
+
+def message_detail(message_id: int) -> MessageDetail | None:
+    """One message with its client, appointment, broadcast, events, attachments and reply."""
+    row = db.session.execute(
+        select(Message, Client, Appointment, Broadcast)
+        .outerjoin(Client, Client.id == Message.client_id)
+        .outerjoin(Appointment, Appointment.id == Message.appointment_id)
+        .outerjoin(Broadcast, Broadcast.id == Message.broadcast_id)
+        .where(Message.id == message_id)
+    ).first()
+    if row is None:
+        return None
+    message, client, appointment, broadcast = row
+    detail = MessageDetail(message, client, appointment, broadcast)
+    detail.events = list(
+        db.session.scalars(
+            select(MessageEvent)
+            .where(MessageEvent.message_id == message_id)
+            .order_by(MessageEvent.at, MessageEvent.id)
+        )
+    )
+    detail.attachments = attachments(broadcast)
+    if message.direction == Direction.OUT:
+        detail.reply = reply_to(message)
+    else:
+        detail.answers = answered_by(message_id)
+    return detail
+
+
+def answered_by(inbound_id: int) -> Message | None:
+    """The outbound message a received one answers (the same rule as the Inbox column)."""
+    inbound, answered = aliased(Message, name="inbound"), aliased(Message, name="answered")
+    return db.session.scalar(
+        select(answered)
+        .select_from(inbound)
+        .join(answered, answered.id == _answered_id(inbound))
+        .where(inbound.id == inbound_id)
+    )
+
+
+def reply_to(message: Message) -> Message | None:
+    """The first inbound after an outbound message that answers it (and not a later one)."""
+    if message.sent_at is None:
+        return None
+    inbound = aliased(Message, name="reply")
+    if message.client_id is None:
+        party = inbound.from_addr == message.to_addr
+    else:
+        party = inbound.client_id == message.client_id
+    query = (
+        select(inbound)
+        .where(
+            inbound.direction == Direction.IN,
+            party,
+            inbound.created_at >= message.sent_at,
+            _answered_id(inbound) == message.id,
+        )
+        .order_by(inbound.created_at, inbound.id)
+        .limit(1)
+    )
+    return db.session.scalar(query)
+
+
+def attachments(broadcast: Broadcast | None) -> list:
+    """The files sent with a broadcast (none when compose's attachment table is absent)."""
+    if broadcast is None or _attachments_of is None:
+        return []
+    return _attachments_of(broadcast.id)

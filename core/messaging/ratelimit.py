@@ -1,0 +1,99 @@
+"""The provider rate limit, shared by every worker through Redis: at most N calls in any second.
+
+Two Lua scripts on Redis's own clock (so workers on different machines agree):
+- pace(): a token bucket that hands out slots 1/N s apart. Workers reserve their slot and
+  sleep until it *before* claiming a message, so the waiting happens while nothing is claimed.
+- admit(): a sliding-window log checked *right before* the provider call. The claim's own
+  database write between the slot and the call can make calls bunch up; admit() guarantees
+  the limit whatever happened in between (it rarely has to wait).
+Both leave 2% slack, which absorbs ~20 ms of jitter between admission and the provider's
+clock, so a provider counting per second never sees more than N.
+"""
+
+import math
+import os
+import time
+from itertools import count
+
+from flask import current_app
+
+from core.jobs import redis
+
+SLACK = 1.02
+PACE_KEY = "tidings:rate:{}:next"
+WINDOW_KEY = "tidings:rate:{}:window"
+_serial = count()
+
+# KEYS[1]: when the next slot frees (µs, Redis clock). ARGV[1]: µs between slots.
+# Returns the µs to wait for the slot just reserved.
+PACE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local keep_ms = math.ceil((slot + interval - now) / 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.0f', slot + interval), 'PX', keep_ms)
+return string.format('%.0f', slot - now)
+"""
+
+# KEYS[1]: sorted set of recent calls (score = µs). ARGV: limit, window µs, a unique tag.
+# Records the call and returns 0 when fewer than `limit` happened in the window, else
+# returns the µs until the oldest one leaves it.
+ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], string.format('%.0f', now), string.format('%.0f', now) .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+  return '0'
+end
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+return string.format('%.0f', math.max(oldest + window - now, 1))
+"""
+
+
+def configured_rate() -> float:
+    """Provider calls per second from the app config (PROVIDER_RATE_PER_SECOND, default 30)."""
+    return float(current_app.config.get("PROVIDER_RATE_PER_SECOND", 30) or 0)
+
+
+def interval_us(rate: float) -> int:
+    """Microseconds between two slots at `rate` calls per second."""
+    return math.ceil(1_000_000 * SLACK / rate)
+
+
+def pace(bucket: str, rate: float | None = None) -> float:
+    """Reserve the next slot of `bucket` and sleep until it; returns the seconds waited."""
+    rate = configured_rate() if rate is None else rate
+    if rate <= 0:
+        return 0.0
+    script = redis().register_script(PACE)
+    wait = int(script(keys=[PACE_KEY.format(bucket)], args=[interval_us(rate)])) / 1e6
+    if wait > 0:
+        time.sleep(wait)
+    return wait
+
+
+def admit(bucket: str, rate: float | None = None) -> float:
+    """Block until a call fits in the last second's budget, and count it; returns the wait."""
+    rate = configured_rate() if rate is None else rate
+    if rate <= 0:
+        return 0.0
+    limit = max(1, math.floor(rate))
+    script = redis().register_script(ADMIT)
+    waited = 0.0
+    while True:
+        tag = f"-{os.getpid()}-{next(_serial)}"
+        wait_us = int(script(keys=[WINDOW_KEY.format(bucket)],
+                             args=[limit, int(1_000_000 * SLACK), tag]))
+        if wait_us == 0:
+            return waited
+        time.sleep(wait_us / 1e6)
+        waited += wait_us / 1e6
+
+
+def acquire(bucket: str, rate: float | None = None) -> float:
+    """pace() then admit(): for a caller with nothing to do between the two."""
+    return pace(bucket, rate) + admit(bucket, rate)

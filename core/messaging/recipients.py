@@ -1,0 +1,317 @@
+"""Who a broadcast reaches: one Planned row per recipient, rendered, or skipped with a reason.
+
+`Broadcast.recipients` is one of
+    {"appointment_ids": [1, 2, ...]}   the clients of these appointments, one message each
+    {"client_id": 7}                   one client
+    {"address": "+15551234567"}        someone with no record (a number or an email address)
+The fan-out job and the compose preview both call `plan()`, so what the preview shows is what
+goes out. Appointments are read in chunks of plain column rows, never all at once.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
+
+import phonenumbers
+from sqlalchemy import func, or_, select
+
+from core.appointments.models import Appointment
+from core.clients.models import Client, ContactMethod
+from core.extensions import db
+from core.messaging import segments
+from core.messaging.models import Channel
+from core.messaging.templating import business_values, business_zone, compile_template, context_for
+from core.phones import TEXTABLE
+from core.types import utcnow
+
+CHUNK = 500
+RENDER_CACHE = 50_000  # distinct merged texts kept per plan (a few MB at most)
+SKIP_OPTED_OUT = "Opted out"
+SKIP_DO_NOT_CONTACT = "Do Not Contact"
+SKIP_NO_MOBILE = "No mobile number"
+SKIP_NO_EMAIL = "No email address"
+SKIP_INVALID_NUMBER = "Invalid number"
+SKIP_LANDLINE = "Landline cannot receive texts"
+SKIP_DUPLICATE = "Duplicate"
+PHONE_CHANNELS = {Channel.SMS, Channel.MMS, Channel.VOICE}
+TEXT_CHANNELS = {Channel.SMS, Channel.MMS}
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One message the broadcast will send, or a recipient it skips (skip_reason set)."""
+
+    client_id: int | None
+    appointment_id: int | None
+    channel: str
+    to_addr: str
+    subject: str
+    body: str
+    skip_reason: str | None
+    send_at: datetime
+
+
+class Recipient(NamedTuple):
+    """What planning needs of one client and (optionally) one appointment."""
+
+    client_id: int | None
+    first_name: str
+    last_name: str
+    company: str
+    mobile: str | None
+    email: str | None
+    contact_method: str
+    opted_out: bool
+    appointment_id: int | None = None
+    start_at: datetime | None = None
+    staff: str = ""
+    location: str = ""
+    title: str = ""
+    job_number: str | None = None
+
+
+_CLIENT_COLUMNS = (
+    Client.id.label("client_id"),
+    Client.first_name,
+    Client.last_name,
+    Client.company,
+    Client.mobile,
+    Client.email,
+    Client.contact_method,
+    Client.opted_out,
+)
+_APPOINTMENT_COLUMNS = (
+    Appointment.id.label("appointment_id"),
+    Appointment.start_at,
+    Appointment.staff,
+    Appointment.location,
+    Appointment.title,
+    Appointment.job_number,
+)
+
+
+def plan(broadcast) -> Iterator[Planned]:
+    """Every recipient of `broadcast` in order, with the rendered text or why it is skipped."""
+    channel = Channel(broadcast.channel)
+    body = compile_template(broadcast.body)
+    subject = compile_template(broadcast.subject if channel == Channel.EMAIL else "")
+    zone, business = business_zone(), business_values()
+    fields = tuple(body.fields | subject.fields)  # only these are computed for each recipient
+    now = utcnow()
+    send_at = broadcast.send_at if broadcast.send_at and broadcast.send_at > now else now
+    seen: set[tuple] = set()
+    rendered: dict[tuple, tuple[str, str]] = {}
+    for person in recipients_of(broadcast.recipients or {}):
+        to_addr, reason = resolve_address(channel, person)
+        context = context_for(person, person, zone=zone, business=business, fields=fields)
+        # Recipients with the same values get the same text: "Hi Anna" is rendered once.
+        key = tuple(context.values())
+        texts = rendered.get(key)
+        if texts is None:
+            texts = (subject.render(context), body.render(context))
+            if len(rendered) < RENDER_CACHE:
+                rendered[key] = texts
+        title, text = texts
+        if reason is None:
+            reason = _duplicate(seen, person, to_addr, title, text)
+        yield Planned(
+            person.client_id, person.appointment_id, channel.value, to_addr, title, text, reason,
+            send_at,
+        )
+
+
+def recipients_of(spec: dict) -> Iterator[Recipient]:
+    """The people a recipients spec names, streamed."""
+    if "appointment_ids" in spec:
+        yield from _appointment_recipients(spec["appointment_ids"])
+    elif spec.get("client_id") is not None:
+        row = db.session.execute(
+            select(*_CLIENT_COLUMNS).where(Client.id == int(spec["client_id"]))
+        ).first()
+        if row is not None:
+            yield Recipient(*row)
+    elif spec.get("address"):
+        yield _address_recipient(str(spec["address"]).strip())
+
+
+def _appointment_recipients(ids: Iterable[int]) -> Iterator[Recipient]:
+    """Clients of the given appointments in the given order, 500 appointments per query."""
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rows = db.session.execute(
+            select(*_CLIENT_COLUMNS, *_APPOINTMENT_COLUMNS)
+            .join(Client, Appointment.client_id == Client.id)
+            .where(Appointment.id.in_(chunk))
+        ).all()
+        by_id = {row.appointment_id: row for row in rows}
+        for appointment_id in chunk:
+            row = by_id.get(appointment_id)
+            if row is not None:
+                yield Recipient(*row)
+
+
+def _address_recipient(address: str) -> Recipient:
+    """A typed number or email; a client with that address is used, so opt-outs still hold."""
+    is_email = "@" in address
+    value = address.lower() if is_email else _e164_or_raw(address)
+    match = func.lower(Client.email) == value if is_email else Client.mobile == value
+    row = db.session.execute(
+        select(*_CLIENT_COLUMNS).where(match).order_by(Client.id).limit(1)
+    ).first()
+    if row is not None:
+        return Recipient(*row)
+    return Recipient(
+        None, "", "", "", None if is_email else value, value if is_email else None,
+        ContactMethod.TEXT.value, False,
+    )
+
+
+def _e164_or_raw(text: str) -> str:
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return text
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def resolve_address(channel: Channel, person: Recipient) -> tuple[str, str | None]:
+    """Where the message goes on `channel`, or the reason it cannot go there."""
+    if person.contact_method == ContactMethod.DO_NOT_CONTACT:
+        return person.mobile or person.email or "", SKIP_DO_NOT_CONTACT
+    if channel == Channel.EMAIL:
+        return (person.email, None) if person.email else ("", SKIP_NO_EMAIL)
+    if person.opted_out:  # STOP applies to everything sent to the phone
+        return person.mobile or "", SKIP_OPTED_OUT
+    if not person.mobile:
+        return "", SKIP_NO_MOBILE
+    kind = _number_kind(person.mobile)
+    if kind == "invalid":
+        return person.mobile, SKIP_INVALID_NUMBER
+    if kind == "landline" and channel in TEXT_CHANNELS:
+        return person.mobile, SKIP_LANDLINE
+    return person.mobile, None
+
+
+@lru_cache(maxsize=65536)
+def _number_kind(number: str) -> str:
+    """'mobile', 'landline' or 'invalid' (cached: the same numbers recur across sends)."""
+    try:
+        parsed = phonenumbers.parse(number, None if number.startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return "invalid"
+    if not phonenumbers.is_valid_number(parsed):
+        return "invalid"
+    return "mobile" if phonenumbers.number_type(parsed) in TEXTABLE else "landline"
+
+
+def _duplicate(seen: set[tuple], person: Recipient, to_addr: str, subject: str, body: str):
+    """SKIP_DUPLICATE for a second identical message to the same person in one broadcast."""
+    # A hash of the text keeps memory flat on big sends; a false match would need two
+    # different texts to the same person with colliding 64-bit hashes.
+    key = (person.client_id if person.client_id is not None else to_addr, hash((subject, body)))
+    if key in seen:
+        return SKIP_DUPLICATE
+    seen.add(key)
+    return None
+
+
+# ---- a summary of a plan: the preview table, the counter, the 1,600 check ------------------
+
+
+@lru_cache(maxsize=4096)
+def _gsm_basic_count(length: int) -> segments.SegmentInfo:
+    return segments.count("a" * length)
+
+
+def segment_info(text: str) -> segments.SegmentInfo:
+    """segments.count(text), with a fast path for the common plain-GSM text."""
+    if segments.GSM7_BASIC.issuperset(text):
+        return _gsm_basic_count(len(text))  # depends on the length alone
+    return segments.count(text)
+
+
+@dataclass
+class Summary:
+    """What a plan amounts to, computed in one pass over it."""
+
+    rows: list[Planned] = field(default_factory=list)  # the first `keep` rows
+    total: int = 0
+    sendable: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason -> how many
+    total_segments: int = 0
+    worst: segments.SegmentInfo | None = None  # the recipient with the most segments
+    worst_body: str = ""
+    longest: int = 0  # characters of the longest rendered text
+    longest_body: str = ""
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+def summarize(planned: Iterable[Planned], keep: int = 200) -> Summary:
+    """Count, measure and keep the first `keep` rows of a plan."""
+    summary = Summary()
+    for row in planned:
+        summary.total += 1
+        if len(summary.rows) < keep:
+            summary.rows.append(row)
+        if row.skip_reason:
+            summary.skipped[row.skip_reason] += 1
+            continue
+        summary.sendable += 1
+        if len(row.body) > summary.longest or not summary.longest_body:
+            summary.longest, summary.longest_body = len(row.body), row.body
+        if row.channel in TEXT_CHANNELS:
+            _measure(summary, row.body)
+    return summary
+
+
+def _measure(summary: Summary, body: str) -> None:
+    info = segment_info(body)
+    summary.total_segments += info.segments
+    worst = summary.worst
+    if worst is None or (info.segments, info.units) > (worst.segments, worst.units):
+        summary.worst, summary.worst_body = info, body
+
+
+# ---- words for people --------------------------------------------------------------------
+
+
+def describe_many(specs: list[dict]) -> list[str]:
+    """'Clients of 3 appointments', a client's name, or the typed address, for each spec."""
+    client_ids = {int(s["client_id"]) for s in specs if s.get("client_id")}
+    names = dict(
+        db.session.execute(
+            select(Client.id, Client.first_name + " " + Client.last_name)
+            .where(Client.id.in_(client_ids))
+        ).all()
+    ) if client_ids else {}
+    return [_describe(spec or {}, names) for spec in specs]
+
+
+def describe_recipients(spec: dict) -> str:
+    """Who one recipients spec names, in words."""
+    return describe_many([spec])[0]
+
+
+def _describe(spec: dict, names: dict[int, str]) -> str:
+    if "appointment_ids" in spec:
+        n = len(spec["appointment_ids"] or ())
+        return f"Clients of {n:,} appointment{'s' if n != 1 else ''}"
+    if spec.get("client_id"):
+        return names.get(int(spec["client_id"]), "A deleted client").strip()
+    return str(spec.get("address") or "No one")
+
+
+def find_clients(text: str, limit: int = 10) -> list[Client]:
+    """Clients whose name, company, mobile or email matches `text` (the compose picker)."""
+    from core.clients.operations import search_condition
+
+    condition = or_(search_condition(text), Client.email.icontains(text, autoescape=True))
+    query = select(Client).where(condition).order_by(Client.last_name, Client.first_name)
+    return list(db.session.scalars(query.limit(limit)))

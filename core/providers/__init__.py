@@ -1,0 +1,1 @@
+"""Delivery providers (phone simulator, Vonage, SMTP) behind one small interface."""

@@ -1,0 +1,430 @@
+"""Vonage providers: SMS (SMS API), MMS (Messages API) and voice calls (Voice API).
+
+Each provider instance owns one SDK HTTP client: never share an instance across threads.
+The client is built so a send is attempted exactly once (no urllib3 retries, and a pool of
+one so the SDK's own "RemoteDisconnected" loop does not re-POST): the delivery pipeline
+decides about retries, and a send that may have reached Vonage is reported as
+UnknownOutcomeError so it is reconciled from its receipt instead of being sent twice.
+"""
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from pydantic import ValidationError
+from urllib3.exceptions import ConnectTimeoutError
+from vonage._version import __version__ as SDK_VERSION
+from vonage_http_client import Auth, HttpClient, HttpClientOptions
+from vonage_http_client.errors import HttpRequestError, RateLimitedError
+from vonage_messages import Messages
+from vonage_messages.models import (
+    MmsContent,
+    MmsContentItemImage,
+    MmsImage,
+    MmsResource,
+    MmsText,
+)
+from vonage_sms import Sms, SmsMessage
+from vonage_sms.errors import PartialFailureError, SmsError
+from vonage_utils.errors import VonageError
+from vonage_voice import Voice
+from vonage_voice.models import CreateCallRequest, Phone, Stream, Talk, ToPhone
+
+from core.messaging import segments
+from core.providers.base import (
+    Outgoing,
+    PermanentError,
+    ProviderError,
+    SendResult,
+    TransientError,
+    UnknownOutcomeError,
+)
+
+# The SDK logs request headers and form data (credentials included) at DEBUG: never let it.
+logging.getLogger("vonage").setLevel(logging.INFO)
+log = logging.getLogger(__name__)
+
+PROVIDER_NAME = "vonage"
+SMS_RECEIPT_PATH = "/webhooks/vonage/sms/receipt"
+SMS_INBOUND_PATH = "/webhooks/vonage/sms/inbound"
+MESSAGES_STATUS_PATH = "/webhooks/vonage/messages/status"
+MESSAGES_INBOUND_PATH = "/webhooks/vonage/messages/inbound"
+VOICE_EVENT_PATH = "/webhooks/vonage/voice/event"
+
+# SMS API send statuses worth retrying: throttled, internal error, too many binds.
+SMS_TRANSIENT = {"1", "5", "10"}
+TALK_LIMIT = 1500  # characters per NCCO talk action
+
+
+@dataclass(frozen=True)
+class VonageConfig:
+    """Everything the Vonage providers need, read once from the settings."""
+
+    api_key: str = ""
+    api_secret: str = ""
+    application_id: str = ""
+    private_key: str = ""
+    sender: str = ""  # E.164 number or alphanumeric sender id
+    voice_from: str = ""  # E.164 caller id for calls (falls back to a numeric sender)
+    public_url: str = ""  # https://tidings.example.com, for per-message webhook URLs
+    api_host: str = "api.nexmo.com"
+    rest_host: str = "rest.nexmo.com"
+    timeout: int = 10
+    voice_language: str = "en-US"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.api_key and self.api_secret)
+
+    @property
+    def has_application(self) -> bool:
+        return bool(self.application_id and self.private_key)
+
+    def webhook(self, path: str) -> str | None:
+        """The public URL of one of our webhooks, when the public address is known."""
+        return self.public_url.rstrip("/") + path if self.public_url else None
+
+
+def pkcs8_pem(pem: str) -> str:
+    """An RSA private key as unencrypted PKCS#8 PEM (what the Vonage JWT client accepts)."""
+    key = serialization.load_pem_private_key(pem.strip().encode(), password=None)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def digits(number: str) -> str:
+    """E.164 without the plus, as Vonage wants numbers."""
+    return number.strip().lstrip("+")
+
+
+def sender_field(sender: str) -> str:
+    """A sender for the SMS API: a number without '+', or the alphanumeric id as typed."""
+    return digits(sender) if sender.startswith("+") else sender
+
+
+class _VonageProvider:
+    """Shared client construction and error translation."""
+
+    name = PROVIDER_NAME
+
+    def __init__(self, config: VonageConfig):
+        self.config = config
+        self._client: HttpClient | None = None
+
+    def _http(self) -> HttpClient:
+        if self._client is None:
+            self._client = HttpClient(self._auth(), self._options(), SDK_VERSION)
+        return self._client
+
+    def _auth(self) -> Auth:
+        c = self.config
+        kwargs = {}
+        if c.has_key:
+            kwargs.update(api_key=c.api_key, api_secret=c.api_secret)
+        if c.has_application:
+            try:
+                kwargs.update(application_id=c.application_id, private_key=pkcs8_pem(c.private_key))
+            except (ValueError, TypeError):
+                raise PermanentError("The Vonage private key cannot be read; upload it again "
+                                     "on the Settings page.", "config") from None
+        try:
+            return Auth(**kwargs)
+        except (VonageError, ValueError) as exc:
+            reason = f"The Vonage credentials are incomplete: {exc}"
+            raise PermanentError(reason, "config") from None
+
+    def _options(self) -> HttpClientOptions:
+        return HttpClientOptions(
+            api_host=self.config.api_host,
+            rest_host=self.config.rest_host,
+            timeout=self.config.timeout,
+            max_retries=0,  # urllib3 must not resend a POST
+            pool_connections=1,
+            pool_maxsize=1,  # the SDK retries RemoteDisconnected pool_maxsize-1 times
+        )
+
+    def _sender(self) -> str:
+        if not self.config.sender:
+            raise PermanentError("No sender number or name is set for Vonage (Settings).", "config")
+        return self.config.sender
+
+    def _failure(self, exc: Exception) -> ProviderError:
+        """Translate what the SDK or requests raised into our provider errors."""
+        if isinstance(exc, ProviderError):
+            return exc
+        if isinstance(exc, RateLimitedError):
+            return TransientError("Vonage is rate limiting us (HTTP 429).", "429",
+                                  retry_after=_retry_after(exc.response))
+        if isinstance(exc, HttpRequestError):
+            return _http_failure(exc.response)
+        if isinstance(exc, requests.exceptions.ConnectTimeout) or _before_sending(exc):
+            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+        if isinstance(exc, requests.exceptions.SSLError):
+            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+        if isinstance(exc, requests.exceptions.ReadTimeout):
+            return UnknownOutcomeError(
+                f"Vonage did not answer within {self.config.timeout} s; the message may have "
+                "been sent — waiting for its receipt.", "timeout")
+        if not isinstance(exc, requests.exceptions.RequestException):
+            log.warning("unreadable answer from Vonage: %s", type(exc).__name__)
+            return UnknownOutcomeError(
+                "Vonage answered with something we could not read; the message may have been "
+                "sent — waiting for its receipt.", "unreadable")
+        return UnknownOutcomeError(
+            f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
+            "the message may have been sent — waiting for its receipt.", "dropped")
+
+
+def _short(exc: Exception) -> str:
+    return type(exc).__name__ if not str(exc) else str(exc)[:200]
+
+
+def _before_sending(exc: BaseException) -> bool:
+    """True when the chain shows the TCP connection was never made (nothing was sent)."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ConnectTimeoutError):  # NewConnectionError, NameResolutionError
+            return True
+        stack.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+    return False
+
+
+def _retry_after(response) -> float | None:
+    try:
+        return float(response.headers.get("Retry-After"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _http_failure(response) -> ProviderError:
+    """An HTTP error status from Vonage: 5xx is worth retrying, other 4xx are final."""
+    status = response.status_code
+    detail = _problem_text(response)
+    if status >= 500:
+        return TransientError(f"Vonage had a server error (HTTP {status}). {detail}".strip(),
+                              str(status))
+    if status == 401:
+        return PermanentError("Vonage refused the credentials (HTTP 401): check the API key, "
+                              "secret, application id and private key on the Settings page.", "401")
+    return PermanentError(f"Vonage refused the message (HTTP {status}): {detail}".strip(),
+                          str(status))
+
+
+def _problem_text(response) -> str:
+    """The title and detail of an RFC 7807 error body, or its first characters."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or "")[:200]
+    if not isinstance(body, dict):
+        return str(body)[:200]
+    keys = ("title", "detail", "error_title", "error-text")
+    parts = [str(body[k]) for k in keys if body.get(k)]
+    for problem in body.get("invalid_parameters") or []:
+        parts.append(f"{problem.get('name')}: {problem.get('reason')}")
+    return " — ".join(parts)[:300]
+
+
+class VonageSmsProvider(_VonageProvider):
+    """Text messages through the SMS API; our message id travels as client-ref."""
+
+    def send(self, message: Outgoing) -> SendResult:
+        """Send one SMS; multipart texts report every part id, their count and total price."""
+        request = self._request(message)
+        sms = Sms(self._http())
+        try:
+            response = sms.send(request)
+        except PartialFailureError as exc:
+            raise _partial_failure(exc.response) from None
+        except SmsError:
+            raise _status_failure(_last_json(sms.http_client)) from None
+        except Exception as exc:  # transport and HTTP errors: nothing else may escape untyped
+            raise self._failure(exc) from None
+        return _sms_result(response)
+
+    def _request(self, message: Outgoing) -> SmsMessage:
+        body = message.body
+        kind = "unicode" if segments.count(body).encoding == "UCS-2" else "text"
+        callback = self.config.webhook(SMS_RECEIPT_PATH)
+        try:
+            return SmsMessage(
+                to=digits(message.to),
+                from_=sender_field(message.sender or self._sender()),
+                text=body,
+                type=kind,
+                client_ref=str(message.message_id),
+                callback=callback if callback and len(callback) <= 100 else None,
+            )
+        except ValidationError as exc:
+            reason = f"This text cannot be sent: {_first_error(exc)}"
+            raise PermanentError(reason, "invalid") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in error.get('loc', ()))} {error.get('msg', '')}".strip()
+
+
+def _last_json(client: HttpClient) -> dict:
+    try:
+        return client.last_response.json()
+    except (AttributeError, ValueError):
+        return {}
+
+
+def _part_error(part: dict) -> ProviderError:
+    status = str(part.get("status", ""))
+    text = part.get("error-text") or "unknown error"
+    reason = f"Vonage: {text} (status {status})"
+    if status in SMS_TRANSIENT:
+        return TransientError(reason, status)
+    return PermanentError(reason, status)
+
+
+def _status_failure(data: dict) -> ProviderError:
+    """A single-part send answered with a non-zero status."""
+    parts = data.get("messages") or [{}]
+    return _part_error(parts[0])
+
+
+def _partial_failure(data: dict) -> ProviderError:
+    """A multipart send where some parts failed: retry only when no part went out."""
+    parts = data.get("messages") or []
+    failed = [p for p in parts if str(p.get("status")) != "0"]
+    sent = len(parts) - len(failed)
+    first = _part_error(failed[0] if failed else {})
+    if sent == 0:
+        return first
+    return PermanentError(
+        f"Vonage accepted only {sent} of {len(parts)} parts; {first.reason}", first.code
+    )
+
+
+def _sms_result(response) -> SendResult:
+    parts = tuple(m.message_id for m in response.messages if m.message_id)
+    cost = Decimal(0)
+    priced = False
+    for part in response.messages:
+        try:
+            cost += Decimal(part.message_price)
+            priced = True
+        except (TypeError, InvalidOperation):
+            continue
+    return SendResult(
+        provider_id=parts[0],
+        segments=int(response.message_count),
+        cost=cost if priced else None,
+        code="0",
+        parts=parts,
+    )
+
+
+class VonageMmsProvider(_VonageProvider):
+    """Picture messages through the Messages API (client_ref = our message id)."""
+
+    def send(self, message: Outgoing) -> SendResult:
+        """Send one MMS with its images (public URLs) and the text as caption."""
+        model = self._model(message)
+        client = Messages(self._http())
+        try:
+            response = client.send(model)
+        except Exception as exc:
+            raise self._failure(exc) from None
+        return SendResult(provider_id=response.message_uuid, segments=1, code="202")
+
+    def _model(self, message: Outgoing):
+        urls = list(message.media_urls)
+        for url in urls:
+            if not url.startswith(("https://", "http://")):
+                raise PermanentError("MMS pictures need a public web address; set the public "
+                                     "address of Tidings on the Settings page.", "media")
+        common = {
+            "to": digits(message.to),
+            "from_": digits(message.sender or self._sender()),
+            "client_ref": str(message.message_id),
+            "webhook_url": self.config.webhook(MESSAGES_STATUS_PATH),
+        }
+        caption = message.body or None
+        try:
+            if not urls:
+                return MmsText(text=message.body, **common)
+            if len(urls) == 1:
+                return MmsImage(image=MmsResource(url=urls[0], caption=caption), **common)
+            items = [MmsContentItemImage(url=url, caption=caption if i == 0 else None)
+                     for i, url in enumerate(urls)]
+            return MmsContent(content=items, **common)
+        except ValidationError as exc:
+            reason = f"This MMS cannot be sent: {_first_error(exc)}"
+            raise PermanentError(reason, "invalid") from None
+
+
+class VonageVoiceProvider(_VonageProvider):
+    """Phone calls through the Voice API: text-to-speech, or an uploaded recording streamed."""
+
+    def send(self, message: Outgoing) -> SendResult:
+        """Place one call; the call uuid is the provider id, call events settle the status."""
+        if not self.config.has_application:
+            raise PermanentError("Voice calls need a Vonage application id and private key "
+                                 "(Settings).", "config")
+        request = self._request(message)
+        client = Voice(self._http())
+        try:
+            response = client.create_call(request)
+        except Exception as exc:
+            raise self._failure(exc) from None
+        return SendResult(provider_id=response.uuid, segments=1, code=response.status)
+
+    def _caller(self, message: Outgoing) -> str:
+        for candidate in (message.sender, self.config.voice_from, self.config.sender):
+            if candidate and candidate.startswith("+"):
+                return digits(candidate)
+        raise PermanentError("Voice calls need a caller number in E.164 (Settings: voice "
+                             "caller number).", "config")
+
+    def _request(self, message: Outgoing) -> CreateCallRequest:
+        if message.audio_url:
+            ncco = [Stream(streamUrl=[message.audio_url])]
+        elif message.body.strip():
+            ncco = [Talk(text=chunk, language=self.config.voice_language)
+                    for chunk in talk_chunks(message.body)]
+        else:
+            raise PermanentError("A call needs text to speak or a recording to play.", "invalid")
+        event_url = self.config.webhook(VOICE_EVENT_PATH)
+        try:
+            return CreateCallRequest(
+                ncco=ncco,
+                to=[ToPhone(number=digits(message.to))],
+                from_=Phone(number=self._caller(message)),
+                event_url=[event_url] if event_url else None,
+                event_method="POST" if event_url else None,
+            )
+        except (ValidationError, VonageError) as exc:
+            text = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            raise PermanentError(f"This call cannot be placed: {text}", "invalid") from None
+
+
+def talk_chunks(text: str, limit: int = TALK_LIMIT) -> list[str]:
+    """Split long text-to-speech into pieces under Vonage's limit, at sentence or word ends."""
+    rest = " ".join(text.split())
+    chunks = []
+    while len(rest) > limit:
+        cut = max(rest.rfind(end, 0, limit) for end in (". ", "? ", "! "))
+        cut = cut + 1 if cut > limit // 2 else rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        chunks.append(rest)
+    return chunks

@@ -1,0 +1,309 @@
+"""Vonage webhooks: verify who sent them, then hand receipts and replies to the pipeline.
+
+SMS API webhooks (delivery receipts, inbound texts) are "signed webhooks": a `sig` parameter,
+computed over the other parameters sorted by name as "&name=value" (with '&' and '=' in values
+replaced by '_'), either MD5 over that string plus the signature secret ("MD5 hash", Vonage's
+default) or an HMAC (MD5, SHA-1, SHA-256, SHA-512) keyed by the secret. Messages API and Voice
+API webhooks carry a JWT (HS256, signed with the same secret) in the Authorization header;
+its `payload_hash` claim is the SHA-256 of the body.
+
+Both receipts and replies are stored before answering (apply_receipt / accept_inbound are
+idempotent on the provider's id), so a replayed webhook changes nothing.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import jwt
+from jwt.warnings import InsecureKeyLengthWarning
+
+from core import settings
+from core.jobs import redis
+from core.messaging.models import Channel, Status
+from core.providers.vonage import PROVIDER_NAME
+
+log = logging.getLogger(__name__)
+
+METHODS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256,
+           "sha512": hashlib.sha512}
+SIGNATURE_METHODS = ("md5hash", *METHODS)
+MAX_AGE = 24 * 3600  # Vonage retries for a while; replays are harmless (stored once)
+FUTURE_SKEW = 300
+CONCAT_TTL = 24 * 3600
+
+SMS_STATUS = {
+    "delivered": Status.DELIVERED, "expired": Status.EXPIRED, "failed": Status.FAILED,
+    "rejected": Status.FAILED, "accepted": Status.SENT, "buffered": Status.SENT,
+    "unknown": Status.SENT,
+}
+DLR_ERRORS = {
+    "1": "Unknown error", "2": "Phone switched off or out of coverage",
+    "3": "Number no longer in service", "4": "Blocked by the recipient",
+    "5": "Number ported; routing failed", "6": "Rejected as spam", "7": "Handset busy",
+    "8": "Network error", "9": "Invalid number", "10": "Message refused by the network",
+    "11": "Unroutable", "12": "Destination unreachable", "13": "Age restriction",
+    "14": "Blocked by the carrier", "15": "Prepaid account without credit",
+    "16": "Gateway quota exceeded", "50": "Entity filter", "51": "Header filter",
+    "52": "Content filter", "53": "Consent filter", "54": "Regulatory rejection",
+    "99": "General error",
+}
+MESSAGES_STATUS = {
+    "submitted": Status.SENT, "delivered": Status.DELIVERED, "read": Status.DELIVERED,
+    "rejected": Status.FAILED, "undeliverable": Status.FAILED,
+}
+VOICE_STATUS = {
+    "started": (Status.SENT, "Call placed"), "ringing": (Status.SENT, "Ringing"),
+    "answered": (Status.DELIVERED, "Call answered"),
+    "machine": (Status.DELIVERED, "Answered by voicemail"),
+    "busy": (Status.FAILED, "The line was busy"),
+    "cancelled": (Status.FAILED, "Call cancelled"),
+    "failed": (Status.FAILED, "Call failed"), "rejected": (Status.FAILED, "Call rejected"),
+    "timeout": (Status.FAILED, "Nobody answered"), "unanswered": (Status.FAILED, "Nobody answered"),
+}
+
+
+class WebhookRefused(Exception):
+    """A webhook we will not act on: `status` is the HTTP answer, `reason` says why."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# ---- signatures -------------------------------------------------------------------------
+
+
+def sms_signature(params: dict, secret: str, method: str = "md5hash") -> str:
+    """The `sig` Vonage computes for these parameters (the sig itself is left out)."""
+    text = "".join(
+        "&{}={}".format(key, str(params[key]).replace("&", "_").replace("=", "_"))
+        for key in sorted(params) if key != "sig"
+    )
+    if method == "md5hash":
+        return hashlib.md5((text + secret).encode()).hexdigest()
+    if method not in METHODS:
+        raise ValueError(f"unknown signature method {method!r}")
+    return hmac.new(secret.encode(), text.encode(), METHODS[method]).hexdigest()
+
+
+def check_sms_signature(params: dict, secret: str, method: str = "md5hash", *,
+                        now: float | None = None, max_age: int = MAX_AGE) -> None:
+    """Raise WebhookRefused(403) unless `sig` is right and its timestamp is recent."""
+    signature = str(params.get("sig") or "")
+    if not signature:
+        raise WebhookRefused(403, "missing signature")
+    try:
+        signed_at = int(str(params.get("timestamp")))
+    except ValueError:
+        raise WebhookRefused(403, "missing timestamp") from None
+    now = time.time() if now is None else now
+    if signed_at < now - max_age or signed_at > now + FUTURE_SKEW:
+        raise WebhookRefused(403, "signature expired")
+    expected = sms_signature(params, secret, method)
+    if not hmac.compare_digest(expected.lower(), signature.lower()):
+        raise WebhookRefused(403, "bad signature")
+
+
+def check_jwt(authorization: str | None, body: bytes, secret: str, *, api_key: str = "",
+              max_age: int = MAX_AGE) -> dict:
+    """The claims of a valid webhook JWT; WebhookRefused(403) when it is missing, forged,
+    expired, or does not match the body."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise WebhookRefused(403, "missing signature")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the secret is Vonage's
+            claims = jwt.decode(token.strip(), secret, algorithms=["HS256"], leeway=60,
+                                options={"require": ["iat"]})
+    except jwt.ExpiredSignatureError:
+        raise WebhookRefused(403, "signature expired") from None
+    except jwt.InvalidTokenError:
+        raise WebhookRefused(403, "bad signature") from None
+    issued = claims["iat"]
+    if not isinstance(issued, int | float) or issued < time.time() - max_age:
+        raise WebhookRefused(403, "signature expired")
+    claimed = str(claims.get("payload_hash") or "")
+    if not hmac.compare_digest(claimed.lower(), hashlib.sha256(body).hexdigest()):
+        raise WebhookRefused(403, "body does not match its signature")
+    if api_key and claims.get("api_key") and claims["api_key"] != api_key:
+        raise WebhookRefused(403, "signed for another Vonage account")
+    return claims
+
+
+def _secret() -> tuple[str, str, str]:
+    """(signature secret, method, api key); 503 while no secret is set, so Vonage retries."""
+    values = settings.snapshot(
+        ["vonage_signature_secret", "vonage_signature_method", "vonage_api_key"]
+    )
+    if not values["vonage_signature_secret"]:
+        log.warning("Vonage webhook refused: no signature secret is configured")
+        raise WebhookRefused(503, "webhooks are not configured: set the signature secret")
+    return (values["vonage_signature_secret"], values["vonage_signature_method"],
+            values["vonage_api_key"])
+
+
+def verify_params(params: dict) -> None:
+    """Check a signed SMS API webhook against the configured secret."""
+    secret, method, _ = _secret()
+    check_sms_signature(params, secret, method if method in SIGNATURE_METHODS else "md5hash")
+
+
+def verify_jwt_request(authorization: str | None, body: bytes) -> dict:
+    """Check a Messages or Voice API webhook against the configured secret."""
+    secret, _, api_key = _secret()
+    return check_jwt(authorization, body, secret, api_key=api_key)
+
+
+# ---- what the webhooks carry -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One status report about a message we sent."""
+
+    provider_id: str
+    status: str
+    code: str = ""
+    detail: str = ""
+    at: datetime | None = None
+    client_ref: str = ""  # our message id, for a send whose outcome was unknown
+
+
+def _required(data: dict, *names: str) -> list[str]:
+    values = [str(data.get(name) or "").strip() for name in names]
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        raise WebhookRefused(400, "missing " + ", ".join(missing))
+    return values
+
+
+def _time(text: str | None, *formats: str) -> datetime | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(str(text), fmt).replace(tzinfo=UTC)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _iso(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def sms_receipt(params: dict) -> Receipt | None:
+    """A delivery receipt of the SMS API (None for a status we do not track)."""
+    (provider_id, state) = _required(params, "messageId", "status")
+    status = SMS_STATUS.get(state.lower())
+    if status is None:
+        return None
+    code = str(params.get("err-code") or "")
+    detail = state if code in ("", "0") else f"{DLR_ERRORS.get(code, 'Error')} ({state})"
+    at = _time(params.get("scts"), "%y%m%d%H%M") or _time(
+        params.get("message-timestamp"), "%Y-%m-%d %H:%M:%S")
+    return Receipt(provider_id, status, code, detail, at, str(params.get("client-ref") or ""))
+
+
+def messages_receipt(payload: dict) -> Receipt | None:
+    """A status webhook of the Messages API (MMS, or SMS sent through it)."""
+    provider_id, state = _required(payload, "message_uuid", "status")
+    status = MESSAGES_STATUS.get(state.lower())
+    if status is None:
+        return None
+    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
+    code = str(error.get("title") or error.get("code") or "")
+    detail = str(error.get("detail") or state)
+    return Receipt(provider_id, status, code, detail[:500], _iso(payload.get("timestamp")),
+                   str(payload.get("client_ref") or ""))
+
+
+def voice_receipt(payload: dict) -> Receipt | None:
+    """A call event of the Voice API that tells how the call went."""
+    if not payload.get("status"):
+        return None  # input, recording and transfer events carry no call status
+    provider_id, state = _required(payload, "uuid", "status")
+    mapped = VOICE_STATUS.get(state.lower())
+    if mapped is None:
+        return None
+    status, detail = mapped
+    return Receipt(provider_id, status, state, detail, _iso(payload.get("timestamp")))
+
+
+def apply(receipt: Receipt | None) -> bool:
+    """Hand a receipt to the delivery pipeline (which commits); False for no message of ours."""
+    if receipt is None:
+        return False
+    from core.messaging.receipts import apply_receipt
+
+    return apply_receipt(provider=PROVIDER_NAME, provider_id=receipt.provider_id[:80],
+                         status=str(receipt.status), code=receipt.code, detail=receipt.detail,
+                         at=receipt.at, client_ref=receipt.client_ref or None)
+
+
+def sms_inbound(params: dict) -> bool:
+    """Store an inbound text of the SMS API (parts of a long text wait for each other)."""
+    message_id, sender, to = _required(params, "messageId", "msisdn", "to")
+    if str(params.get("type", "text")).lower() == "binary":
+        return False
+    text = str(params.get("text") or "")
+    if str(params.get("concat", "")).lower() == "true":
+        joined = _join_parts(params, message_id, sender, text)
+        if joined is None:
+            return False
+        message_id, text = joined
+    at = _time(params.get("message-timestamp"), "%Y-%m-%d %H:%M:%S")
+    return _accept(message_id, sender, to, text, Channel.SMS, at, params)
+
+
+def messages_inbound(payload: dict) -> bool:
+    """Store an inbound SMS or MMS of the Messages API (picture links appended to the text)."""
+    message_id, sender, to = _required(payload, "message_uuid", "from", "to")
+    channel = Channel.MMS if payload.get("channel") == "mms" else Channel.SMS
+    lines = [str(payload.get("text") or "")]
+    for kind in ("image", "video", "audio", "file", "vcard"):
+        media = payload.get(kind)
+        if isinstance(media, dict) and media.get("url"):
+            lines[0] = lines[0] or str(media.get("caption") or "")
+            lines.append(f"[{kind}] {media['url']}")
+    body = "\n".join(line for line in lines if line)
+    return _accept(message_id, sender, to, body, channel, _iso(payload.get("timestamp")), payload)
+
+
+def _accept(message_id, sender, to, body, channel, at, raw) -> bool:
+    from core.messaging.inbound import accept_inbound
+
+    _, created = accept_inbound(provider=PROVIDER_NAME, provider_id=message_id[:80],
+                                from_addr=sender, to_addr=to, body=body, channel=channel,
+                                received_at=at, raw=raw)
+    return created
+
+
+def _join_parts(params: dict, message_id: str, sender: str, text: str):
+    """Keep one part of a long text in Redis; (first part's id, whole text) once all arrived."""
+    try:
+        ref, total, part = (str(params[k]) for k in ("concat-ref", "concat-total", "concat-part"))
+        total_parts, part_no = int(total), int(part)
+    except (KeyError, ValueError):
+        return message_id, text  # not a well-formed part: keep it as a message of its own
+    key = f"tidings:vonage:concat:{sender}:{ref}"
+    connection = redis()
+    with connection.pipeline() as pipe:
+        pipe.hset(key, str(part_no), json.dumps({"id": message_id, "text": text}))
+        pipe.expire(key, CONCAT_TTL)
+        pipe.hgetall(key)
+        stored = pipe.execute()[-1]
+    if len(stored) < total_parts:
+        return None
+    parts = [json.loads(stored[k]) for k in sorted(stored, key=lambda k: int(k))]
+    connection.delete(key)
+    return parts[0]["id"], "".join(p["text"] for p in parts)

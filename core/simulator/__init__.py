@@ -1,0 +1,1 @@
+"""The phone simulator: a provider whose 'phones' are rows in the database."""

@@ -1,0 +1,126 @@
+// Compose page: merge-field buttons, the live SMS counter, and the fields of the chosen channel.
+// The counter mirrors core/messaging/segments.py exactly; the server's figure (on the merged
+// text of every recipient) comes from POST /compose/count and is the one that counts.
+(() => {
+  "use strict";
+
+  const GSM7_BASIC = new Set(Array.from(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+  ));
+  const GSM7_EXTENDED = new Set(Array.from("^{}\\[~]|€\f")); // two septets each
+  const MAX_SMS_CHARS = 1600;
+
+  // Segments the provider bills for `text` as one SMS (see segments.count).
+  function count(text) {
+    const chars = Array.from(text); // code points, as Python counts them
+    const offending = [...new Set(chars.filter((c) => !GSM7_BASIC.has(c) && !GSM7_EXTENDED.has(c)))];
+    let units, single, multi, encoding;
+    if (offending.length) {
+      units = text.length; // UTF-16 code units
+      [single, multi, encoding] = [70, 67, "UCS-2"];
+    } else {
+      units = chars.reduce((n, c) => n + (GSM7_EXTENDED.has(c) ? 2 : 1), 0);
+      [single, multi, encoding] = [160, 153, "GSM-7"];
+    }
+    let segments = 0;
+    if (units > 0) segments = units <= single ? 1 : Math.ceil(units / multi);
+    const perSegment = segments <= 1 ? single : multi;
+    return { encoding, characters: chars.length, units, segments, perSegment, ucs2Chars: offending };
+  }
+
+  function plural(n, word) {
+    return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+  }
+
+  function showCount(form) {
+    const body = form.querySelector("#body");
+    const out = document.getElementById("live-count");
+    if (!body || !out) return;
+    const info = count(body.value);
+    out.replaceChildren();
+    const line = document.createElement("span");
+    line.className = "live-figures";
+    line.textContent =
+      `As typed: ${plural(info.characters, "character")} · ${info.encoding} · ` +
+      `${plural(info.segments, "segment")} (${info.perSegment} per segment)`;
+    out.append(line);
+    if (info.ucs2Chars.length) {
+      const forces = document.createElement("span");
+      forces.className = "forces-unicode";
+      forces.append("Forces Unicode: ");
+      for (const c of info.ucs2Chars) {
+        const mark = document.createElement("mark");
+        mark.textContent = c;
+        forces.append(mark, " ");
+      }
+      out.append(forces);
+    }
+    if (info.characters > MAX_SMS_CHARS) {
+      const over = document.createElement("span");
+      over.className = "error";
+      over.textContent = `Over the ${MAX_SMS_CHARS.toLocaleString("en-US")}-character limit.`;
+      out.append(over);
+    }
+  }
+
+  function checked(form, name) {
+    const input = form.querySelector(`input[name="${name}"]:checked`);
+    return input ? input.value : null;
+  }
+
+  // Show only what applies: the channel's fields, the person picker, the schedule inputs.
+  function showSections(form) {
+    const channel = checked(form, "channel") || form.dataset.channel || "sms";
+    form.querySelectorAll("[data-channels]").forEach((el) => {
+      el.hidden = !el.dataset.channels.split(" ").includes(channel);
+    });
+    const recipients = checked(form, "recipients");
+    form.querySelectorAll("[data-recipients]").forEach((el) => {
+      el.hidden = recipients !== null && el.dataset.recipients !== recipients;
+    });
+    const when = checked(form, "when");
+    form.querySelectorAll("[data-when]").forEach((el) => {
+      el.hidden = when !== null && el.dataset.when !== when;
+    });
+  }
+
+  // Put `{{ field }}` where the cursor is in the last text box used (the message by default).
+  function insertField(form, target, field) {
+    const box = target || form.querySelector("#body");
+    if (!box) return;
+    const token = `{{ ${field} }}`;
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? start;
+    box.setRangeText(token, start, end, "end");
+    box.focus();
+    // htmx listens for keyup on the message to refresh the server's counter.
+    box.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  function init() {
+    const form = document.getElementById("compose-form");
+    if (!form) return;
+    let lastBox = null;
+    form.addEventListener("focusin", (event) => {
+      if (event.target.matches("#body, #subject")) lastBox = event.target;
+    });
+    form.addEventListener("click", (event) => {
+      const button = event.target.closest("button.merge-field");
+      if (button) insertField(form, lastBox, button.dataset.field);
+    });
+    form.addEventListener("input", (event) => {
+      if (event.target.id === "body") showCount(form);
+    });
+    form.addEventListener("change", () => showSections(form));
+    showSections(form);
+    showCount(form);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", init);
+  } else {
+    init();
+  }
+})();

@@ -1,0 +1,43 @@
+"""Shared helpers of the import tests: build files, upload them, read the token back."""
+
+import io
+import re
+
+from sqlalchemy import func, select
+
+from core.appointments.models import Appointment
+from core.audit.models import AuditEvent
+from core.clients.models import Client
+from core.extensions import db
+
+HEADER = ("first_name,last_name,company,mobile,email,contact_method,start,end,title,staff,"
+          "location,job_number,status")
+
+
+def csv_file(*rows: str, header: str = HEADER) -> bytes:
+    """A CSV file with the header and the given lines."""
+    return ("\r\n".join([header, *rows]) + "\r\n").encode()
+
+
+def upload(client, content: bytes, name: str = "clients.csv"):
+    """Post a file to the preview step."""
+    return client.post("/import/preview", data={"file": (io.BytesIO(content), name)},
+                       content_type="multipart/form-data")
+
+
+def token_of(response) -> str | None:
+    """The confirmation token of a preview page, or None when it offers no import."""
+    body = response.get_data(as_text=True)
+    match = re.search(r'name="token" type="hidden" value="([^"]*)"', body)
+    return match[1] if match and match[1] else None
+
+
+def counts() -> tuple[int, int, int]:
+    """How many clients, appointments and audit events the database holds."""
+    db.session.expire_all()
+    return tuple(db.session.scalar(select(func.count()).select_from(model))
+                 for model in (Client, Appointment, AuditEvent))
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)

@@ -1,0 +1,65 @@
+"""In Chromium at phone size: open the link, tap to reveal, a wrong then the right PIN, read the
+message, download the attachment, reply once."""
+
+import pytest
+from playwright.sync_api import expect
+
+from core.extensions import db
+from core.messaging.models import Direction, Message
+from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    browser_type_launch_args,
+    live_server,
+    screenshot,
+)
+from tests.compose.files import pdf
+from tests.secure.conftest import SECRET_TEXT
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized touch browser that accepts downloads."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True, accept_downloads=True,
+                                  locale="en-US")
+    yield context.new_page()
+    context.close()
+
+
+def test_client_reads_a_secure_message_on_a_phone(phone, live_server,  # noqa: F811
+                                                  send_secure):
+    data = pdf(800)
+    sent = send_secure(pin="4821", channel="email", attachments=[("results.pdf", data)])
+    phone.goto(f"{live_server}{sent.url}")
+    expect(phone.get_by_role("heading", name="You have a secure message")).to_be_visible()
+    expect(phone.get_by_text(SECRET_TEXT)).to_have_count(0)
+    screenshot(phone, "secure-portal-reveal")
+    phone.get_by_role("button", name="Tap to reveal").tap()
+
+    expect(phone.get_by_role("heading", name="Enter your PIN")).to_be_visible()
+    phone.get_by_label("PIN").fill("1111")
+    phone.get_by_role("button", name="Open message").tap()
+    expect(phone.get_by_role("alert")).to_contain_text("4 attempts left")
+    phone.get_by_label("PIN").fill("4821")
+    phone.get_by_role("button", name="Open message").tap()
+
+    expect(phone.get_by_text(SECRET_TEXT)).to_be_visible()
+    screenshot(phone, "secure-portal-message")
+    with phone.expect_download() as download_info:
+        phone.get_by_role("link", name="results.pdf").click()
+    download = download_info.value
+    assert download.suggested_filename == "results.pdf"
+    with open(download.path(), "rb") as handle:
+        assert handle.read() == data
+
+    phone.get_by_label("Your reply").fill("Thank you, I will call on Monday.")
+    phone.get_by_role("button", name="Send reply").tap()
+    expect(phone.get_by_role("status")).to_contain_text("your reply was sent")
+    expect(phone.get_by_role("button", name="Send reply")).to_have_count(0)
+    db.session.expire_all()
+    replies = db.session.scalars(db.select(Message).where(Message.direction == Direction.IN))
+    assert [m.body for m in replies] == ["Thank you, I will call on Monday."]
+    # The page fits the phone: nothing scrolls sideways.
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390

@@ -1,0 +1,128 @@
+"""Staff side: compose "Send securely", the status on the message page, actions, settings."""
+
+from core.auth.models import Role
+from core.extensions import db
+from core.messaging.models import Broadcast
+from core.secure import operations as secure_ops
+from core.secure.models import SecureMessage
+from tests.secure.conftest import SECRET_TEXT
+
+
+def test_compose_send_securely_sends_a_link_not_the_text(client_for, secure_on, make_client,
+                                                         run_worker):
+    editor = client_for(Role.EDIT)
+    person = make_client()
+    assert "Send securely" in editor.get("/compose/").get_data(as_text=True)
+    response = editor.post("/compose/", data={
+        "recipients": "person", "client_id": str(person.id), "channel": "sms", "when": "now",
+        "body": SECRET_TEXT, "secure": "y", "secure_pin": "2468", "secure_hours": "24"})
+    assert response.status_code == 303
+    run_worker(queues=["high", "default"])
+    row = db.session.scalars(db.select(SecureMessage)).one()
+    assert row.pin_hash and secure_ops.pin_matches(row.pin_hash, "2468")
+    hours = (row.expires_at - row.created_at).total_seconds() / 3600
+    assert 23.9 < hours < 24.1
+
+
+def test_compose_refuses_secure_voice_a_bad_pin_and_a_disabled_feature(client_for, secure_on,
+                                                                      make_client):
+    editor = client_for(Role.EDIT)
+    person = make_client()
+    base = {"recipients": "person", "client_id": str(person.id), "when": "now",
+            "body": SECRET_TEXT, "secure": "y"}
+    voice = editor.post("/compose/", data={**base, "channel": "voice"})
+    assert voice.status_code == 422 and "Only a text (SMS) or an email" in voice.get_data(
+        as_text=True)
+    bad_pin = editor.post("/compose/", data={**base, "channel": "sms", "secure_pin": "12ab"})
+    assert bad_pin.status_code == 422 and "4 to 8 digits" in bad_pin.get_data(as_text=True)
+    secure_ops.save_config({**secure_on, "enabled": False})
+    off = editor.post("/compose/", data={**base, "channel": "sms"})
+    assert off.status_code == 422 and "turned off" in off.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Broadcast)) == 0
+
+
+def test_pin_required_by_default_refuses_a_send_without_pin(secure_on, make_user, make_client):
+    from core.messaging.compose import ComposeError, create_broadcast
+
+    secure_ops.save_config({**secure_on, "pin_required": True})
+    try:
+        create_broadcast(actor=make_user(), channel="sms",
+                         recipients={"client_id": make_client().id}, body="x",
+                         secure={"pin": ""})
+    except ComposeError as exc:
+        assert "Set a PIN" in str(exc)
+    else:
+        raise AssertionError("sent without the required PIN")
+
+
+def test_message_page_shows_the_secure_status_and_staff_act_on_it(client, client_for,
+                                                                  send_secure):
+    sent = send_secure(pin="4821")
+    client.get(sent.url)
+    client.post(f"{sent.url}/reveal")
+    client.post(f"{sent.url}/pin", data={"pin": "0000"})
+    editor = client_for(Role.EDIT)
+    page = editor.get(f"/messages/{sent.secure.message_id}").get_data(as_text=True)
+    assert "Secure message" in page and "1 wrong attempt(s)" in page
+    assert "Revoke link" in page and "Resend a fresh link" in page
+    assert SECRET_TEXT not in page
+    response = editor.post(f"/secure/{sent.secure.id}/revoke")
+    assert response.status_code == 303
+    assert client.get(sent.url).status_code == 404
+    page = editor.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Revoked" in page
+
+
+def test_read_only_staff_see_the_status_but_cannot_act(client_for, send_secure):
+    sent = send_secure()
+    reader = client_for(Role.READ_ONLY)
+    page = reader.get(f"/messages/{sent.secure.message_id}").get_data(as_text=True)
+    assert "Secure message" in page and "Revoke link" not in page
+    assert reader.post(f"/secure/{sent.secure.id}/revoke").status_code == 403
+    assert secure_ops.find(sent.token).revoked_at is None
+
+
+def test_admin_settings_page_saves_and_validates(admin_client):
+    page = admin_client.get("/secure/settings")
+    assert page.status_code == 200 and "Enable secure messaging" in page.get_data(as_text=True)
+    form = {**secure_ops.DEFAULTS, "enabled": "y", "lifetime_hours": "48"}
+    form.pop("pin_required")
+    bad = admin_client.post("/secure/settings", data={**form, "sms_body": "no link here"})
+    assert bad.status_code == 422 and "{{ link }}" in bad.get_data(as_text=True)
+    hostile = admin_client.post("/secure/settings",
+                                data={**form, "email_body": "{{ link }} {{ config }}"})
+    assert hostile.status_code == 422
+    assert admin_client.post("/secure/settings", data=form).status_code == 303
+    saved = secure_ops.config()
+    assert saved["enabled"] is True and saved["lifetime_hours"] == 48
+    assert saved["pin_required"] is False
+
+
+def test_email_notice_uses_the_settings_with_merge_fields(secure_on, send_secure, make_client):
+    secure_ops.save_config({**secure_on, "email_subject": "Private note for {{ first_name }}",
+                            "email_body": "Dear {{ first_name }}, read it at {{ link }} ."})
+    person = make_client(first_name="Ngozi")
+    sent = send_secure(channel="email", client=person)
+    assert sent.notice.subject == "Private note for Ngozi"
+    assert sent.notice.body.startswith("Dear Ngozi, read it at http")
+
+
+def test_a_scheduled_secure_send_cannot_be_edited_into_clear_text(secure_on, make_user,
+                                                                 make_client):
+    from datetime import timedelta
+
+    from core.messaging.compose import ComposeError, create_broadcast, edit_scheduled
+    from core.types import utcnow
+
+    later = utcnow() + timedelta(hours=2)
+    broadcast = create_broadcast(actor=make_user(), channel="sms",
+                                 recipients={"client_id": make_client().id}, body=SECRET_TEXT,
+                                 send_at=later, secure={"pin": ""})
+    try:
+        edit_scheduled(broadcast.id, actor=make_user(), body="changed", send_at=later)
+    except ComposeError as exc:
+        assert "cannot be edited" in str(exc)
+    else:
+        raise AssertionError("a secure send was edited")
+    db.session.refresh(broadcast)
+    assert SECRET_TEXT not in broadcast.body and "changed" not in broadcast.body

@@ -1,0 +1,66 @@
+"""The RQ worker entry point: `python worker.py` runs one worker with the scheduler.
+
+The app is built once in the parent; each job runs in a forked work horse, which
+drops the database connections it inherited so parent and child never share a socket.
+"""
+
+import logging
+import sys
+
+from rq import Worker
+
+from core.extensions import db
+from core.jobs import QUEUES
+
+log = logging.getLogger("tidings.worker")
+
+
+class JobIdFilter(logging.Filter):
+    """Stamp the current RQ job id on every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from rq import get_current_job
+
+        job = get_current_job()
+        record.job_id = job.id if job else "-"
+        return True
+
+
+class TidingsWorker(Worker):
+    """An RQ worker whose work horses start with a fresh database pool."""
+
+    def main_work_horse(self, job, queue):
+        db.engine.dispose(close=False)
+        return super().main_work_horse(job, queue)
+
+
+def make_worker(app, queues=QUEUES, name: str | None = None) -> TidingsWorker:
+    """A worker on the app's Redis listening to the given queues, highest priority first."""
+    from core.jobs import queue
+
+    with app.app_context():
+        queues = [queue(q) for q in queues]
+        return TidingsWorker(queues, connection=app.extensions["redis"], name=name)
+
+
+def main(argv: list[str]) -> int:
+    """Run a worker until stopped (`--burst` to stop when the queues are empty)."""
+    from app import create_app
+
+    app = create_app()
+    handler = logging.StreamHandler()
+    handler.addFilter(JobIdFilter())
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s [%(job_id)s] %(name)s: %(message)s")
+    )
+    logging.getLogger().handlers = [handler]
+    burst = "--burst" in argv
+    with app.app_context():
+        worker = make_worker(app)
+        log.info("worker %s listening on %s", worker.name, ", ".join(QUEUES))
+        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
