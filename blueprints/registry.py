@@ -23,13 +23,8 @@ BLUEPRINTS = [
 
 
 def all_blueprints():
-    """Import each blueprint package that exists and yield its `bp`."""
+    """Import each blueprint package and its routes and yield its `bp`."""
     for name in BLUEPRINTS:
-        try:
-            package = importlib.import_module(f"blueprints.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"blueprints.{name}":
-                raise
-            continue
+        package = importlib.import_module(f"blueprints.{name}")
         importlib.import_module(f"blueprints.{name}.routes")
         yield package.bp

@@ -74,6 +74,7 @@ class ComposeForm(WhenMixin, FlaskForm):
     audio = FileField("Recording (MP3 or WAV, up to 5 MB) — instead of text-to-speech")
     # Secure messages (issue #4): the client gets a link to the portal instead of the text.
     secure = BooleanField("Send securely (the client gets a link, not the text)")
+    secure_require_pin = BooleanField("Require a PIN")
     secure_pin = StringField(
         "PIN (4–8 digits, optional; tell the client another way)",
         validators=[Optional(), Regexp(r"^\d{4,8}$", message="The PIN must be 4 to 8 digits.")])

@@ -2,7 +2,6 @@
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from blueprints.access import requires
@@ -15,8 +14,10 @@ from core.extensions import csrf, db
 from core.messaging import attachments as files
 from core.messaging import compose
 from core.messaging.models import Broadcast, Channel
+from core.messaging.recipients import client_names
 from core.messaging.templating import FIELD_LABELS
 from core.phones import pretty
+from core.secure import operations as secure_ops
 from core.types import utcnow
 
 UPLOAD_LIMIT = 11 * files.MB  # 10 MB of email files plus the form itself
@@ -93,6 +94,7 @@ def _page(form: ComposeForm, status: int = 200):
 def new():
     """The compose form; ?client_id= picks one client, ?channel= a channel."""
     form = ComposeForm(formdata=None)
+    form.secure_require_pin.data = secure_ops.pin_required_by_default()
     if request.args.get("channel") in {c.value for c in Channel}:
         form.channel.data = request.args["channel"]
     if request.args.get("client_id", "").isdigit():
@@ -139,7 +141,8 @@ def _secure(form: ComposeForm) -> dict | None:
     """The secure options of the form, when "Send securely" is ticked."""
     if not form.secure.data:
         return None
-    return {"pin": form.secure_pin.data or "", "lifetime_hours": form.secure_hours.data}
+    return {"pin": form.secure_pin.data or "", "lifetime_hours": form.secure_hours.data,
+            "require_pin": bool(form.secure_require_pin.data)}
 
 
 def _sent_message(broadcast: Broadcast) -> str:
@@ -189,13 +192,7 @@ def preview():
 
 def _preview_rows(summary) -> dict:
     """The kept rows with each recipient's name and appointment time (two queries)."""
-    client_ids = {r.client_id for r in summary.rows if r.client_id}
-    names = dict(
-        db.session.execute(
-            select(Client.id, Client.first_name + " " + Client.last_name)
-            .where(Client.id.in_(client_ids))
-        ).all()
-    ) if client_ids else {}
+    names = client_names({r.client_id for r in summary.rows if r.client_id})
     return {"summary": summary, "names": names, "now": utcnow()}
 
 

@@ -3,6 +3,7 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.conversations.queries import RESPONSES, STATES
@@ -37,8 +38,10 @@ class FilterForm(FlaskForm):
 
     q = StringField("Search", validators=[Optional(), Length(max=100)],
                     description="Client name, company, mobile or job number")
-    response = SelectField("Response", choices=list(RESPONSES.items()), default="")
-    state = SelectField("Show", choices=list(STATES.items()), default="open")
+    response = SelectField("Response", default="",
+                           choices=[SelectChoice(k, v) for k, v in RESPONSES.items()])
+    state = SelectField("Show", default="open",
+                        choices=[SelectChoice(k, v) for k, v in STATES.items()])
     date_from = DateField("Texts from", validators=[Optional()])
     date_to = DateField("to", validators=[Optional()])
     mine = BooleanField("Assigned to me")

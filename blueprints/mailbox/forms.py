@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from core.messaging.models import Channel, Status
-from core.messaging.queries import Filters, local_day_bounds
+from core.messaging.queries import RESPONSES, Filters, local_day_bounds
 
 CHANNELS = [SelectChoice("", "Any channel")] + [
     SelectChoice(c.value, c.value.upper()) for c in Channel
@@ -43,6 +43,7 @@ class MessageFilterForm(FlaskForm):
         """The validated input as query filters (local dates become UTC bounds)."""
         since, until = local_day_bounds(self.date_from.data, self.date_to.data, tz)
         status = self.status.data if "status" in self else None
+        response = self.response.data if "response" in self else None
         return Filters(
             q=(self.q.data or "").strip(),
             status=status or None,
@@ -50,6 +51,7 @@ class MessageFilterForm(FlaskForm):
             since=since,
             until=until,
             folder=self.folder.data or None,
+            response=response or None,
         )
 
 
@@ -57,3 +59,6 @@ class OutboxFilterForm(MessageFilterForm):
     """The Outbox adds a delivery-status filter."""
 
     status = SelectField("Status", choices=OUTBOUND_STATUSES, default="")
+    response = SelectField("Response", default="", choices=[SelectChoice("", "Any response")] + [
+        SelectChoice(key, label) for key, label in RESPONSES.items()
+    ])

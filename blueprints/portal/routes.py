@@ -10,7 +10,8 @@ from blueprints.access import public
 from blueprints.portal import bp
 from blueprints.portal.forms import PinForm, ReplyForm, RequestLinkForm, RevealForm
 from core.extensions import limiter
-from core.secure import operations as secure_ops
+from core.secure import portal as portal_ops
+from core.secure.operations import SecureError, find
 from core.types import utcnow
 
 PORTAL_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -32,7 +33,7 @@ def portal_headers(response):
 
 def _live(token: str):
     """The secure message of a token while its link still opens, else None."""
-    found = secure_ops.find(token)
+    found = find(token)
     return found if found is not None and found.usable(utcnow()) else None
 
 
@@ -62,7 +63,7 @@ def landing(token: str):
     secure = _live(token)
     if secure is None:
         return _gone(token)
-    secure_ops.mark_opened(secure)
+    portal_ops.mark_opened(secure)
     return render_template("portal/landing.html", token=token, form=RevealForm())
 
 
@@ -73,7 +74,7 @@ def reveal(token: str):
     secure = _live(token)
     if secure is None or not RevealForm().validate():
         return _gone(token) if secure is None else redirect(url_for(".landing", token=token))
-    secure_ops.reveal(secure)
+    portal_ops.reveal(secure)
     if secure.pin_hash and not _granted(secure):
         return render_template("portal/pin.html", token=token, form=PinForm(formdata=None))
     _grant(secure)
@@ -88,10 +89,12 @@ def pin(token: str):
     secure = _live(token)
     if secure is None:
         return _gone(token)
+    if not secure.pin_hash:  # nothing to guess: no failure may count against the link
+        return redirect(url_for(".landing", token=token), code=303)
     form = PinForm()
     if not form.validate():
         return render_template("portal/pin.html", token=token, form=form), 422
-    result = secure_ops.try_pin(secure, form.pin.data)
+    result = portal_ops.try_pin(secure, form.pin.data)
     if result.locked:
         return _gone(token)
     if not result.ok:
@@ -110,7 +113,7 @@ def message(token: str):
         return _gone(token)
     if not _granted(secure):
         return redirect(url_for(".landing", token=token), code=303)
-    content = secure_ops.read(secure)
+    content = portal_ops.read(secure)
     return render_template("portal/message.html", token=token, secure=secure, content=content,
                            form=ReplyForm(formdata=None))
 
@@ -122,7 +125,7 @@ def download(token: str, file_id: int):
     secure = _live(token)
     if secure is None or not _granted(secure):
         return _gone(token)
-    found = secure_ops.file_data(secure, file_id)
+    found = portal_ops.file_data(secure, file_id)
     if found is None:
         return _gone(token)
     row, data = found
@@ -150,13 +153,13 @@ def reply(token: str):
     if secure is None or not _granted(secure):
         return _gone(token)
     form = ReplyForm()
-    content = secure_ops.read(secure)
+    content = portal_ops.read(secure)
     if not form.validate():
         return render_template("portal/message.html", token=token, secure=secure,
                                content=content, form=form), 422
     try:
-        secure_ops.reply(secure, form.body.data)
-    except secure_ops.SecureError as exc:
+        portal_ops.reply(secure, form.body.data)
+    except SecureError as exc:
         form.body.errors = [str(exc)]
         return render_template("portal/message.html", token=token, secure=secure,
                                content=content, form=form), 422
@@ -169,5 +172,5 @@ def reply(token: str):
 def request_link(token: str):
     """Ask for a new link: staff are told (when the token was ours); the same answer always."""
     if RequestLinkForm().validate():
-        secure_ops.request_new_link(token)
+        portal_ops.request_new_link(token)
     return render_template("portal/requested.html"), 200

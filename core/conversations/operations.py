@@ -13,6 +13,7 @@ from core.appointments.models import Appointment, AppointmentStatus
 from core.audit.operations import record
 from core.clients.models import Client
 from core.conversations import autoresponse as auto
+from core.conversations import unread
 from core.conversations.keywords import Kind, parse
 from core.conversations.models import AppointmentAnswer, Conversation
 from core.extensions import db
@@ -49,8 +50,10 @@ def handle_inbound(message: Message) -> str:
     elif kind == Kind.START:
         done = opt_in(client, message)
     elif kind == Kind.HELP:
-        auto.auto_respond(message.from_addr, auto.help_text(), client_id=client.id,
-                          reason="HELP answer")
+        auto.claim_guard(message.from_addr)  # HELP is always answered; it counts for the guard
+        # An opted-out phone still gets its HELP answer (delivery skips opted-out clients).
+        auto.send_text(message.from_addr, auto.help_text(),
+                       client_id=None if client.opted_out else client.id, reason="HELP answer")
         done = "HELP answered"
     elif not auto.enabled("twoway_enabled"):
         kind, done = Kind.OTHER, _no_replies(client, message)
@@ -96,18 +99,30 @@ def _unrecognised(client: Client, message: Message) -> str:
 
 
 def opt_out(client: Client, message: Message | None = None) -> str:
-    """Opt the client out at once, skip every queued text to them, confirm once; commits."""
+    """Opt the number out at once (every client sharing it), skip every queued text to it,
+    confirm once; commits."""
     already = client.opted_out
-    if not already:
-        client.opted_out, client.opted_out_at = True, utcnow()
-    skipped = skip_queued(client)
-    record("client.opted_out", f"{client.name} replied STOP: no more texts "
-           f"({skipped} queued cancelled)", client_id=client.id,
-           message_id=getattr(message, "id", None))
+    skipped = 0
+    for person in sharing_number(client):
+        if not person.opted_out:
+            person.opted_out, person.opted_out_at = True, utcnow()
+        cancelled = skip_queued(person)
+        skipped += cancelled
+        record("client.opted_out", f"{person.name} replied STOP: no more texts "
+               f"({cancelled} queued cancelled)", client_id=person.id,
+               message_id=getattr(message, "id", None))
     db.session.commit()
     if not already and client.mobile:
         auto.send_text(client.mobile, auto.stop_text(), client_id=None, reason="STOP confirmation")
     return f"Opted out; {skipped} queued message(s) skipped"
+
+
+def sharing_number(client: Client) -> list[Client]:
+    """The client and every other client with the same mobile: STOP is about the phone."""
+    if not client.mobile:
+        return [client]
+    query = select(Client).where(Client.mobile == client.mobile).order_by(Client.id)
+    return list(db.session.scalars(query))
 
 
 def skip_queued(client: Client) -> int:
@@ -130,17 +145,19 @@ def skip_queued(client: Client) -> int:
 
 
 def opt_in(client: Client, message: Message | None = None) -> str:
-    """Resubscribe the client and confirm; commits."""
-    if client.opted_out:
-        client.opted_out, client.opted_out_at = False, None
-        record("client.opted_in", f"{client.name} replied START: texts resume",
-               client_id=client.id, message_id=getattr(message, "id", None))
-        db.session.commit()
-        if client.mobile:
-            auto.send_text(client.mobile, auto.start_text(), client_id=client.id,
-                           reason="START confirmation")
-        return "Resubscribed"
-    return "START from a subscribed client; nothing to do"
+    """Resubscribe the number (every client sharing it) and confirm; commits."""
+    if not client.opted_out:
+        return "START from a subscribed client; nothing to do"
+    for person in sharing_number(client):
+        if person.opted_out:
+            person.opted_out, person.opted_out_at = False, None
+            record("client.opted_in", f"{person.name} replied START: texts resume",
+                   client_id=person.id, message_id=getattr(message, "id", None))
+    db.session.commit()
+    if client.mobile:
+        auto.send_text(client.mobile, auto.start_text(), client_id=client.id,
+                       reason="START confirmation")
+    return "Resubscribed"
 
 
 # ---- appointment answers -----------------------------------------------------------------------
@@ -228,6 +245,8 @@ def mark_read(client_id: int) -> int:
         .values(read_at=utcnow())
     ).rowcount
     db.session.commit()
+    if changed:
+        unread.bump()
     return changed
 
 
@@ -242,6 +261,7 @@ def mark_unread(client_id: int) -> bool:
         return False
     db.session.execute(update(Message).where(Message.id == latest).values(read_at=None))
     db.session.commit()
+    unread.bump()
     return True
 
 
@@ -253,6 +273,7 @@ def assign(client_id: int, user_id: int | None, actor=None) -> Conversation:
            "Conversation unassigned", actor=actor, client_id=client_id,
            data={"user_id": user_id})
     db.session.commit()
+    unread.bump()  # the polled lists show who has it
     return conversation
 
 
@@ -264,6 +285,7 @@ def set_closed(client_id: int, closed: bool, actor=None) -> Conversation:
            "Conversation closed" if closed else "Conversation reopened", actor=actor,
            client_id=client_id)
     db.session.commit()
+    unread.bump()  # the polled lists show open and closed threads
     return conversation
 
 

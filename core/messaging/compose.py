@@ -109,7 +109,8 @@ def _secure_options(channel, secure) -> dict | None:
     from core.secure.operations import SecureError, check_request
 
     try:
-        return check_request(channel, secure.get("pin", ""), secure.get("lifetime_hours"))
+        return check_request(channel, secure.get("pin", ""), secure.get("lifetime_hours"),
+                             secure.get("require_pin"))
     except SecureError as exc:
         raise ComposeError(str(exc)) from None
 

@@ -50,6 +50,10 @@ def accept_inbound(*, provider: str, provider_id: str, from_addr: str, to_addr: 
         ).one()
     if created or not is_processed(message.id):
         _queue_processing(message.id, replay=not created)
+    if created:
+        from core.conversations import unread  # late: conversations imports messaging
+
+        unread.bump()  # the nav badges recount at their next poll
     return message, created
 
 

@@ -41,6 +41,7 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     folder: str | int | None = None
+    response: str | None = None  # Message Center: one of RESPONSES
 
 
 @dataclass
@@ -51,6 +52,7 @@ class MessageRow:
     client: Client | None
     appointment: Appointment | None
     answers: Message | None = None
+    reply: Message | None = None  # outbox: the client's response to this message
 
 
 @dataclass
@@ -103,8 +105,12 @@ def local_day_bounds(first: date | None, last: date | None, tz: str):
 
 
 def outbox_page(filters: Filters, before_id=None, after_id=None, limit: int = 50) -> MessagePage:
-    """One page of outbound messages, newest first."""
-    return _page(Direction.OUT, filters, before_id, after_id, limit)
+    """One page of outbound messages, newest first, each with the client's response."""
+    page = _page(Direction.OUT, filters, before_id, after_id, limit)
+    found = replies_to([row.message for row in page.rows])
+    for row in page.rows:
+        row.reply = found.get(row.message.id)
+    return page
 
 
 def inbox_page(filters: Filters, before_id=None, after_id=None, limit: int = 50) -> MessagePage:
@@ -157,6 +163,8 @@ def _conditions(direction: str, filters: Filters) -> list:
         conditions.append(Message.status == filters.status)
     if filters.channel:
         conditions.append(Message.channel == filters.channel)
+    if filters.response and direction == Direction.OUT:
+        conditions.append(_response_condition(filters.response))
     when = _when(direction)
     if filters.since:
         conditions.append(when >= filters.since)
@@ -223,6 +231,65 @@ def _answered_id(inbound):
         .correlate(inbound)
         .scalar_subquery()
     )
+
+
+# Message Center filters on the client's response to an outbound message.
+RESPONSES = {"responded": "Responded", "not_responded": "Not responded",
+             "unrecognised": "Unrecognised", "opted_out": "Opted out"}
+UNRECOGNISED = "twoway:other"  # the MessageEvent code two-way texting gives a text it did not get
+
+
+def _response_condition(response: str):
+    """Outbound messages (of the outer query) by what the client answered to them."""
+    if response == "responded":
+        return _has_reply()
+    if response == "not_responded":
+        return and_(Message.sent_at.is_not(None), ~_has_reply())
+    if response == "unrecognised":
+        return _has_reply(lambda reply: exists().where(MessageEvent.message_id == reply.id,
+                                                       MessageEvent.code == UNRECOGNISED))
+    if response == "opted_out":
+        return or_(Client.opted_out.is_(True),
+                   and_(Message.status == Status.SKIPPED, Message.reason == "Opted out"))
+    raise ValueError(f"unknown response filter {response!r}")
+
+
+def _has_reply(extra=None):
+    """Correlated EXISTS: an inbound text answers this outbound message (the Inbox's rule)."""
+    reply = aliased(Message, name="response")
+    conditions = [reply.direction == Direction.IN, _same_party(reply, Message),
+                  Message.sent_at.is_not(None), reply.created_at >= Message.sent_at,
+                  _answered_id(reply) == Message.id]
+    if extra is not None:
+        conditions.append(extra(reply))
+    return exists().where(*conditions)
+
+
+def replies_to(messages: list[Message]) -> dict[int, Message]:
+    """The first inbound answering each of these outbound messages (one query for a page)."""
+    sent = [m for m in messages if m.sent_at is not None and m.direction == Direction.OUT]
+    if not sent:
+        return {}
+    reply = aliased(Message, name="reply")
+    answered = _answered_id(reply).label("answered_id")
+    candidates = (
+        select(reply.id.label("reply_id"), answered)
+        .where(reply.direction == Direction.IN,
+               or_(reply.client_id.in_({m.client_id for m in sent if m.client_id}),
+                   reply.from_addr.in_({m.to_addr for m in sent if not m.client_id})),
+               reply.created_at >= min(m.sent_at for m in sent))
+        .subquery()
+    )
+    query = (
+        select(Message, candidates.c.answered_id)
+        .join(candidates, candidates.c.reply_id == Message.id)
+        .where(candidates.c.answered_id.in_([m.id for m in sent]))
+        .order_by(Message.created_at, Message.id)
+    )
+    found: dict[int, Message] = {}
+    for message, answered_id in db.session.execute(query):
+        found.setdefault(answered_id, message)
+    return found
 
 
 def appointment_folders(before_id: int | None = None, limit: int = 30) -> FolderPage:

@@ -282,15 +282,19 @@ def _measure(summary: Summary, body: str) -> None:
 # ---- words for people --------------------------------------------------------------------
 
 
+def client_names(client_ids) -> dict[int, str]:
+    """"First Last" for each client id, in one query (none when there are no ids)."""
+    if not client_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Client.id, Client.first_name + " " + Client.last_name)
+        .where(Client.id.in_(client_ids))
+    ).all())
+
+
 def describe_many(specs: list[dict]) -> list[str]:
     """'Clients of 3 appointments', a client's name, or the typed address, for each spec."""
-    client_ids = {int(s["client_id"]) for s in specs if s.get("client_id")}
-    names = dict(
-        db.session.execute(
-            select(Client.id, Client.first_name + " " + Client.last_name)
-            .where(Client.id.in_(client_ids))
-        ).all()
-    ) if client_ids else {}
+    names = client_names({int(s["client_id"]) for s in specs if s.get("client_id")})
     return [_describe(spec or {}, names) for spec in specs]
 
 

@@ -172,6 +172,6 @@ def _restart_broadcasts(now: datetime) -> int:
 
 def _purge_secure(now: datetime) -> int:
     """Secure messages past expiry whose purge job was lost (Redis flushed, worker down)."""
-    from core.secure.operations import purge_expired
+    from core.secure.lifecycle import purge_expired
 
     return purge_expired(now)

@@ -3,6 +3,6 @@
 
 def purge_expired(broadcast_id=None, secure_id=None) -> int:
     """Job (enqueued at the expiry moment): purge what is past expiry in its scope."""
-    from core.secure.operations import purge_expired as run
+    from core.secure.lifecycle import purge_expired as run
 
     return run(broadcast_id=broadcast_id, secure_id=secure_id)

@@ -1,4 +1,5 @@
-"""Conversations fixtures: the browser fixtures, for test_browser.py."""
+"""Conversations fixtures: the browser fixtures (test_browser.py) and Vonage's signing secret
+(test_webhooks.py)."""
 
 from tests.browser.conftest import (  # noqa: F401
     browser_context_args,
@@ -6,3 +7,4 @@ from tests.browser.conftest import (  # noqa: F401
     live_server,
     signed_in,
 )
+from tests.vonage_webhooks.conftest import signed_webhooks  # noqa: F401

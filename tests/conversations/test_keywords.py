@@ -3,15 +3,16 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from rq.job import Job
+from sqlalchemy import select, update
 
 from core.audit.operations import history
 from core.clients.models import Client
 from core.conversations.autoresponse import guard_key
 from core.extensions import db
-from core.jobs import queue, redis
+from core.jobs import QUEUES, queue, redis
 from core.messaging import compose
-from core.messaging.models import Message, Status
+from core.messaging.models import Broadcast, Message, Status
 from core.messaging.pipeline import enqueue_delivery
 from core.messaging.transitions import lease
 from core.simulator.models import SimMessage
@@ -27,6 +28,21 @@ def phone_texts(number):
     query = select(SimMessage.body).where(SimMessage.address == number,
                                           SimMessage.incoming.is_(True)).order_by(SimMessage.id)
     return list(db.session.scalars(query))
+
+
+def scheduled_time_comes():
+    """As if the clock reached every scheduled send: rows due now, RQ's scheduled jobs queued
+    (what RQ's scheduler does when their time comes), without sleeping in the test."""
+    now = utcnow()
+    db.session.execute(update(Broadcast).where(Broadcast.send_at > now).values(send_at=now))
+    db.session.execute(update(Message).where(Message.send_at > now).values(send_at=now))
+    db.session.commit()
+    for name in QUEUES:
+        registry = queue(name).scheduled_job_registry
+        for job_id in registry.get_job_ids():
+            job = Job.fetch(job_id, connection=redis())
+            registry.remove(job)
+            queue(name).enqueue_job(job)
 
 
 def queued_text(client, body="Reminder", send_at=None):
@@ -73,7 +89,7 @@ def test_a_sentence_containing_stop_is_no_opt_out(make_client, run_worker):
 def test_stop_skips_queued_and_scheduled_texts_already_in_redis(make_client, run_worker):
     ann, bob = make_client(mobile="+12025550001"), make_client(mobile="+12025550002")
     now_msg = queued_text(ann, "Due now")
-    later = queued_text(ann, "Scheduled", send_at=utcnow() + timedelta(seconds=2))
+    later = queued_text(ann, "Scheduled", send_at=utcnow() + timedelta(hours=1))
     other = queued_text(bob, "For Bob")
     assert len(queue("default").scheduled_job_registry) == 1
     # The inbound job runs first (high queue); the delivery jobs find nothing left to send.
@@ -83,9 +99,8 @@ def test_stop_skips_queued_and_scheduled_texts_already_in_redis(make_client, run
         db.session.refresh(message)
         assert (message.status, message.reason) == (Status.SKIPPED, "Opted out")
     run_worker()
-    import time
-    time.sleep(2.5)
-    run_worker(with_scheduler=True)
+    scheduled_time_comes()
+    run_worker()
     assert phone_texts(ann.mobile) == [phone_texts(ann.mobile)[0]]
     assert "unsubscribed" in phone_texts(ann.mobile)[0]
     assert phone_texts(bob.mobile) == ["For Bob"]
@@ -144,17 +159,15 @@ def test_help_answers_with_business_name_and_phone(make_client, run_worker):
 
 def test_stop_skips_a_scheduled_broadcast_whose_fan_out_waits_in_redis(make_client, make_user,
                                                                       run_worker):
-    import time
-
     ann = make_client(mobile="+12025550001")
     broadcast = compose.create_broadcast(
         actor=make_user(), channel="sms", recipients={"client_id": ann.id},
-        body="Snow day tomorrow", send_at=utcnow() + timedelta(seconds=2))
+        body="Snow day tomorrow", send_at=utcnow() + timedelta(hours=1))
     assert len(queue("default").scheduled_job_registry) == 1
     send_reply(ann.mobile, "Stop.")
     run_worker(queues=["high", "default"])
-    time.sleep(2.5)
-    run_worker(with_scheduler=True)
+    scheduled_time_comes()
+    run_worker()
     [message] = db.session.scalars(select(Message).where(
         Message.broadcast_id == broadcast.id)).all()
     assert (message.status, message.reason) == (Status.SKIPPED, "Opted out")
@@ -175,3 +188,31 @@ def test_a_staff_picture_reply_goes_as_mms(make_client, make_user, run_worker):
     assert broadcast.channel == "mms"
     run_worker()
     assert phone_texts(ann.mobile) == ["Here is the map"]
+
+
+def test_stop_opts_out_every_client_sharing_the_number_and_start_brings_them_back(
+        make_client, run_worker):
+    mum = make_client(first_name="Mum", mobile="+12025550001")
+    kid = make_client(first_name="Kid", mobile="+12025550001")
+    waiting = queued_text(kid, "Kid's reminder")
+    send_reply(mum.mobile, "STOP")
+    run_worker()
+    assert all(db.session.get(Client, c.id).opted_out for c in (mum, kid))
+    db.session.refresh(waiting)
+    assert (waiting.status, waiting.reason) == (Status.SKIPPED, "Opted out")
+    assert len(phone_texts(mum.mobile)) == 1  # one confirmation for the phone
+    send_reply(mum.mobile, "start")
+    run_worker()
+    assert not any(db.session.get(Client, c.id).opted_out for c in (mum, kid))
+
+
+def test_help_is_answered_even_when_opted_out_and_after_another_auto_response(
+        make_client, run_worker):
+    ann = make_client(mobile="+12025550001")
+    send_reply(ann.mobile, "STOP")
+    run_worker()
+    send_reply(ann.mobile, "HELP")
+    run_worker()
+    texts = phone_texts(ann.mobile)
+    assert len(texts) == 2 and "Reply STOP" in texts[1]
+    assert db.session.get(Client, ann.id).opted_out  # HELP does not resubscribe

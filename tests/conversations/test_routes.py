@@ -199,3 +199,58 @@ def test_compose_picker_marks_an_opted_out_client(client_for, make_client, run_w
     run_worker()
     html = client_for(Role.EDIT).get("/compose/clients?client_query=quist").get_data(as_text=True)
     assert "Ann Quist" in html and "Opted out" in html
+
+
+def test_the_nav_badge_poll_is_204_without_counting_until_something_changes(
+        client_for, make_client, query_counter):
+    import re
+
+    ann = make_client(mobile="+12025550001")
+    http = client_for(Role.READ_ONLY)
+    badge = _badge(http)
+    [poll_url] = re.findall(r'hx-get="([^"]+)"', badge)
+    assert 'hx-trigger="every 5s"' in badge
+    with query_counter() as statements:
+        unchanged = http.get(poll_url.replace("&amp;", "&"), headers=HX)
+    assert unchanged.status_code == 204
+    assert not [s for s in statements if "read_at" in s]  # the unread count was not run
+    send_reply(ann.mobile, "hello")
+    changed = http.get(poll_url.replace("&amp;", "&"), headers=HX)
+    assert changed.status_code == 200 and 'data-unread="1"' in changed.get_data(as_text=True)
+    http.get(f"/conversations/{ann.id}")  # reading the thread changes the count again
+    assert http.get(poll_url.replace("&amp;", "&"), headers=HX).status_code == 200
+
+
+def test_the_polled_list_is_204_until_a_text_or_a_thread_changes(client_for, make_client):
+    import re
+
+    ann = make_client(first_name="Ann", last_name="Lee", mobile="+12025550001")
+    send_reply(ann.mobile, "hello")
+    http = client_for(Role.EDIT)
+    listing = http.get("/conversations/?state=all", headers=HX).get_data(as_text=True)
+    [poll_url] = re.findall(r'id="conversation-list" hx-get="([^"]+)"', listing)
+    poll_url = poll_url.replace("&amp;", "&")
+    assert "state=all" in poll_url
+    assert http.get(poll_url, headers=HX).status_code == 204
+    http.post(f"/conversations/{ann.id}/close", data={"closed": "1"})
+    changed = http.get(poll_url, headers=HX)
+    assert changed.status_code == 200 and "Closed" in changed.get_data(as_text=True)
+    send_reply(ann.mobile, "still there?")
+    [poll_url] = re.findall(r'id="conversation-list" hx-get="([^"]+)"', changed.get_data(
+        as_text=True))
+    newer = http.get(poll_url.replace("&amp;", "&"), headers=HX)
+    assert newer.status_code == 200 and "still there?" in newer.get_data(as_text=True)
+
+
+def test_compose_page_refuses_an_opted_out_client_and_says_why(client_for, make_client,
+                                                              run_worker):
+    ann = make_client(first_name="Ann", last_name="Quist", mobile="+12025550001")
+    send_reply(ann.mobile, "stop")
+    run_worker()
+    before = db.session.scalar(select(db.func.count(Message.id)))
+    response = client_for(Role.EDIT).post("/compose/", data={
+        "recipients": "person", "channel": "sms", "body": "Hello", "when": "now",
+        "client_id": ann.id})
+    assert response.status_code == 422
+    assert "opted out" in response.get_data(as_text=True).lower()
+    assert db.session.scalar(select(db.func.count(Message.id))) == before

@@ -1,12 +1,16 @@
 """In Chromium at phone size: open the link, tap to reveal, a wrong then the right PIN, read the
 message, download the attachment, reply once."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
 from core.extensions import db
 from core.messaging.models import Direction, Message
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    CHROMIUM,
     browser_type_launch_args,
     live_server,
     screenshot,
@@ -14,7 +18,11 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
 from tests.compose.files import pdf
 from tests.secure.conftest import SECRET_TEXT
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which("chromium")),
+                       reason=f"no Chromium at {CHROMIUM}"),
+]
 
 
 @pytest.fixture
@@ -41,6 +49,7 @@ def test_client_reads_a_secure_message_on_a_phone(phone, live_server,  # noqa: F
     phone.get_by_label("PIN").fill("1111")
     phone.get_by_role("button", name="Open message").tap()
     expect(phone.get_by_role("alert")).to_contain_text("4 attempts left")
+    screenshot(phone, "secure-portal-pin")
     phone.get_by_label("PIN").fill("4821")
     phone.get_by_role("button", name="Open message").tap()
 

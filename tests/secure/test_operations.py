@@ -1,20 +1,29 @@
 """Secure sends end to end with a real worker: encryption at rest, tokens, expiry, purge."""
 
 import hashlib
+import hmac
 import math
-import time
+import re
+from datetime import UTC, datetime, timedelta
 
 from rq import Queue
+from rq.job import Job
 
+from core import settings
 from core.audit.models import AuditEvent
 from core.extensions import db
+from core.messaging import attachments as files
 from core.messaging.models import Broadcast, Message
 from core.messaging.sweeper import sweep
+from core.secure import lifecycle
 from core.secure import operations as secure_ops
+from core.secure import portal as portal_ops
 from core.secure.models import SecureMessage
 from core.types import utcnow
 from tests.compose.files import pdf
 from tests.secure.conftest import SECRET_TEXT
+
+FERNET = re.compile(r"gAAAAA[A-Za-z0-9_=-]{40,}")
 
 
 def client_sees_gone(sent) -> bool:
@@ -51,7 +60,7 @@ def test_content_is_encrypted_at_rest_and_never_in_the_notice(send_secure):
     assert SECRET_TEXT not in _everything_stored()
     assert SECRET_TEXT not in sent.notice.body and "Your results" not in sent.notice.subject
     assert "secure message" in sent.notice.body.lower()
-    assert secure_ops.read(sent.secure)["body"] == SECRET_TEXT
+    assert portal_ops.read(sent.secure)["body"] == SECRET_TEXT
 
 
 def test_each_recipient_of_a_broadcast_gets_their_own_link(secure_on, make_user,
@@ -69,16 +78,24 @@ def test_each_recipient_of_a_broadcast_gets_their_own_link(secure_on, make_user,
     assert [r.appointment_id for r in rows] == [a.id for a in appointments]
     assert len({n.body for n in notices}) == 3 and all("/s/" in n.body for n in notices)
     first = appointments[0].client.first_name
-    assert secure_ops.read(rows[0])["body"] == f"Hi {first}, private note."
+    assert portal_ops.read(rows[0])["body"] == f"Hi {first}, private note."
 
 
 def test_expiry_purges_by_the_job_scheduled_at_send_time(send_secure, run_worker, app):
-    sent = send_secure(hours=2 / 3600, channel="email", attachments=[("scan.pdf", pdf())])
+    sent = send_secure(channel="email", attachments=[("scan.pdf", pdf())])
     scheduled = Queue("low", connection=app.extensions["redis"]).scheduled_job_registry
-    assert len(scheduled) == 1  # the purge job, waiting for the expiry moment
-    due = math.ceil(sent.secure.expires_at.timestamp())  # RQ schedules to the second
-    time.sleep(max(0, due - time.time()) + 0.3)
-    assert sent.token and client_sees_gone(sent)
+    [job_id] = scheduled.get_job_ids()  # the purge job, waiting for the expiry moment
+    at = scheduled.get_scheduled_time(job_id).replace(tzinfo=UTC)
+    assert at.timestamp() == math.ceil(sent.secure.expires_at.timestamp())
+    run_worker(queues=["low"], with_scheduler=True)  # not due yet: nothing happens
+    assert _raw_row(sent.secure.id)["content"] is not None
+    # The expiry moment comes: the row is past its expiry and RQ's clock reaches the job.
+    db.session.execute(db.update(SecureMessage).where(SecureMessage.id == sent.secure.id)
+                       .values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    scheduled.schedule(Job.fetch(job_id, connection=app.extensions["redis"]),
+                       datetime.now(UTC) - timedelta(seconds=1))
+    assert client_sees_gone(sent)
     run_worker(queues=["low"], with_scheduler=True)
     raw = _raw_row(sent.secure.id)
     assert raw["content"] is None and raw["purged_at"] is not None and raw["pin_hash"] is None
@@ -88,11 +105,54 @@ def test_expiry_purges_by_the_job_scheduled_at_send_time(send_secure, run_worker
     assert "secure.purged" in set(db.session.scalars(db.select(AuditEvent.action)))
 
 
+def _sealed_values() -> list[str]:
+    """Every stored value that looks like a Fernet token, and what each decrypts to."""
+    found = []
+    for value in _everything_stored().split("\n") + [
+            bytes(v).decode() for v in db.session.execute(
+                db.text("select data from secure_files")).scalars() if v is not None]:
+        for part in FERNET.findall(value):
+            try:
+                found.append(settings.decrypt(part))
+            except Exception:  # noqa: BLE001  (not one of ours)
+                continue
+    return found
+
+
+def test_after_the_purge_no_copy_of_the_content_remains_anywhere(send_secure):
+    sent = send_secure(channel="email", attachments=[("scan.pdf", pdf())])
+    assert any(SECRET_TEXT in clear for clear in _sealed_values())  # sealed while it lives
+    lifecycle.purge_expired(utcnow() + timedelta(hours=73))
+    assert not any(SECRET_TEXT in clear for clear in _sealed_values())
+    assert db.session.execute(db.text("select data from secure_files")).scalar() is None
+    assert SECRET_TEXT not in _everything_stored()
+    raw = _raw_row(sent.secure.id)
+    assert raw["token_hash"] and raw["expires_at"] and raw["purged_at"]  # metadata stays
+
+
+def test_a_cancelled_secure_send_loses_its_sealed_content_at_the_next_sweep(
+        secure_on, make_user, make_client):
+    from core.messaging.compose import cancel_scheduled, create_broadcast
+
+    staff = make_user()
+    broadcast = create_broadcast(actor=staff, channel="email",
+                                 recipients={"client_id": make_client().id}, subject="Results",
+                                 body=SECRET_TEXT, send_at=utcnow() + timedelta(days=1),
+                                 attachments=[files.Upload("scan.pdf", pdf())],
+                                 secure={"pin": ""})
+    sweep()
+    assert any(SECRET_TEXT in clear for clear in _sealed_values())  # waiting to go: kept
+    cancel_scheduled(broadcast.id, staff)
+    sweep()
+    assert not any(SECRET_TEXT in clear for clear in _sealed_values())
+    assert db.session.execute(db.text("select data from secure_files")).scalar() is None
+
+
 def test_the_sweeper_purges_what_redis_forgot(send_secure, app):
     sent = send_secure(channel="email", attachments=[("scan.pdf", pdf())])
     app.extensions["redis"].flushdb()  # the scheduled purge job is lost
     assert sweep().get("secure_purged", 0) == 0  # not expired yet: nothing to do
-    done = sweep(now=utcnow() + secure_ops.timedelta(hours=73))
+    done = sweep(now=utcnow() + timedelta(hours=73))
     assert done["secure_purged"] == 1
     raw = _raw_row(sent.secure.id)
     assert raw["content"] is None and raw["purged_at"] is not None
@@ -104,9 +164,9 @@ def test_revoke_kills_the_link_and_resend_sends_a_fresh_one(client, send_secure,
                                                             run_worker):
     sent = send_secure()
     staff = make_user()
-    secure_ops.revoke(sent.secure.id, actor=staff)
+    lifecycle.revoke(sent.secure.id, actor=staff)
     assert client.get(sent.url).status_code == 404
-    secure_ops.resend(sent.secure.id, actor=staff)
+    lifecycle.resend(sent.secure.id, actor=staff)
     run_worker(queues=["high", "default"])
     from core.simulator.models import SimMessage
     from tests.secure.conftest import token_in
@@ -129,16 +189,16 @@ def test_unlock_gives_five_new_attempts(client, send_secure, make_user):
     for _ in range(5):
         client.post(f"{sent.url}/pin", data={"pin": "0000"})
     assert client.get(sent.url).status_code == 404
-    secure_ops.unlock(sent.secure.id, actor=make_user())
+    lifecycle.unlock(sent.secure.id, actor=make_user())
     client.post(f"{sent.url}/reveal")
     assert client.post(f"{sent.url}/pin", data={"pin": "4821"}).status_code == 303
 
 
 def test_resend_of_purged_content_is_refused(send_secure, make_user):
     sent = send_secure()
-    secure_ops.purge([sent.secure.id])
+    lifecycle.purge([sent.secure.id])
     try:
-        secure_ops.resend(sent.secure.id, actor=make_user())
+        lifecycle.resend(sent.secure.id, actor=make_user())
     except secure_ops.SecureError as exc:
         assert "purged" in str(exc)
     else:
@@ -166,21 +226,26 @@ def test_key_rotation_keeps_unpurged_content_readable(app, send_secure, runner):
     assert after != before
     assert Fernet(new_key.encode()).decrypt(after.encode())  # the new key alone opens it
     app.config["TIDINGS_ENCRYPTION_KEY"] = new_key
-    assert secure_ops.read(db.session.get(SecureMessage, sent.secure.id))["body"] == SECRET_TEXT
+    assert portal_ops.read(db.session.get(SecureMessage, sent.secure.id))["body"] == SECRET_TEXT
 
 
-def test_pin_check_takes_as_long_for_near_and_far_misses(send_secure):
+def test_pin_comparison_is_constant_time_and_behind_a_slow_salted_hash(send_secure,
+                                                                         monkeypatch):
     sent = send_secure(pin="48213579")
+    compared = []
+    real = hmac.compare_digest
 
-    def median(pin: str) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            assert not secure_ops.pin_matches(sent.secure.pin_hash, pin)
-            times.append(time.perf_counter() - start)
-        return sorted(times)[2]
+    def spy(a, b):
+        compared.append((a, b))
+        return real(a, b)
 
-    near, far = median("48213578"), median("9")
-    # A key-derivation hash dominates: an early-exit string compare would make "9" far faster.
-    assert 0.5 < near / far < 2
-    assert sent.secure.pin_hash.startswith("scrypt:")
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    for guess in ("48213578", "9", "48213579"):
+        secure_ops.pin_matches(sent.secure.pin_hash, guess)
+    # Each guess, near or far, ends in one constant-time comparison of two full-length hashes.
+    assert len(compared) == 3 and len({len(a) for a, _ in compared}) == 1
+    assert [real(a, b) for a, b in compared] == [False, False, True]
+    method = sent.secure.pin_hash.split("$")[0]
+    assert method.startswith("scrypt:")  # a key-derivation hash, not a fast digest
+    # A token is looked up by its SHA-256, so a guess learns nothing from a partial match.
+    assert secure_ops.find(sent.token[:-1] + "x") is None and secure_ops.find(sent.token)

@@ -7,6 +7,7 @@ import pytest
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.messaging.models import Direction, Message
+from core.secure import lifecycle
 from core.secure.models import SecureMessage
 from core.types import utcnow
 from tests.compose.files import pdf
@@ -108,10 +109,11 @@ def _gone_text(response, token):
     return response.get_data(as_text=True).replace(token, "TOKEN")
 
 
-def test_unknown_expired_locked_and_revoked_links_look_the_same(client, send_secure):
+def test_unknown_expired_locked_revoked_and_purged_links_look_the_same(client, send_secure):
     guessed = secrets.token_urlsafe(32)
     unknown = client.get(f"/s/{guessed}")
-    expired, locked, revoked = send_secure(), send_secure(), send_secure()
+    expired, locked, revoked, purged = send_secure(), send_secure(), send_secure(), send_secure()
+    lifecycle.purge([purged.secure.id])
     db.session.execute(db.update(SecureMessage).where(SecureMessage.id == expired.secure.id)
                        .values(expires_at=utcnow()))
     db.session.execute(db.update(SecureMessage).where(SecureMessage.id == locked.secure.id)
@@ -120,12 +122,14 @@ def test_unknown_expired_locked_and_revoked_links_look_the_same(client, send_sec
                        .values(revoked_at=utcnow()))
     db.session.commit()
     pages = {_gone_text(unknown, guessed)}
-    for sent in (expired, locked, revoked):
-        response = client.get(sent.url)
-        assert response.status_code == unknown.status_code == 404
-        pages.add(_gone_text(response, sent.token))
+    for sent in (expired, locked, revoked, purged):
+        for response in (client.get(sent.url), client.post(f"{sent.url}/reveal"),
+                         client.post(f"{sent.url}/pin", data={"pin": "1234"})):
+            assert response.status_code == unknown.status_code == 404
+            pages.add(_gone_text(response, sent.token))
     assert len(pages) == 1
-    assert "can no longer be opened" in pages.pop()
+    page = pages.pop()
+    assert "can no longer be opened" in page and "Request a new link" in page
 
 
 @pytest.mark.parametrize("guess", ["x", "a" * 43, "../../etc", "A" * 300])
@@ -227,3 +231,29 @@ def test_pin_attempts_are_rate_limited_per_ip_across_links(app_config, _schema, 
     assert blocked.status_code == 429
     _check_headers(blocked)
     assert SECRET_TEXT not in blocked.get_data(as_text=True)
+
+
+def test_a_portal_reply_is_never_read_as_a_keyword(client, send_secure, run_worker):
+    sent = send_secure()
+    _open(client, sent)
+    client.post(f"{sent.url}/reply", data={"body": "STOP"})
+    run_worker(queues=["high", "default"])
+    from core.clients.models import Client
+    from core.simulator.models import SimMessage
+
+    person = db.session.get(Client, sent.secure.client_id)
+    assert not person.opted_out  # STOP in the portal is words, not the SMS opt-out keyword
+    texts = db.session.scalars(db.select(SimMessage).where(SimMessage.incoming.is_(True))).all()
+    assert [t.body for t in texts] == [sent.notice.body]  # no auto-response was texted back
+    reply = db.session.scalars(db.select(Message).where(Message.direction == Direction.IN)).one()
+    assert reply.appointment_id == sent.secure.appointment_id and reply.provider == "portal"
+
+
+def test_a_link_without_pin_counts_no_pin_failures(client, send_secure):
+    sent = send_secure()
+    for _ in range(6):
+        response = client.post(f"{sent.url}/pin", data={"pin": "0000"})
+        assert response.status_code == 303
+    db.session.refresh(sent.secure)
+    assert sent.secure.pin_failures == 0 and sent.secure.locked_at is None
+    assert client.get(sent.url).status_code == 200

@@ -3,6 +3,7 @@
 from core.auth.models import Role
 from core.extensions import db
 from core.messaging.models import Broadcast
+from core.secure import lifecycle
 from core.secure import operations as secure_ops
 from core.secure.models import SecureMessage
 from tests.secure.conftest import SECRET_TEXT
@@ -85,8 +86,9 @@ def test_read_only_staff_see_the_status_but_cannot_act(client_for, send_secure):
 def test_admin_settings_page_saves_and_validates(admin_client):
     page = admin_client.get("/secure/settings")
     assert page.status_code == 200 and "Enable secure messaging" in page.get_data(as_text=True)
-    form = {**secure_ops.DEFAULTS, "enabled": "y", "lifetime_hours": "48"}
+    form = {**secure_ops.DEFAULTS, "enabled": "y", "lifetime": "48", "lifetime_unit": "hours"}
     form.pop("pin_required")
+    form.pop("lifetime_hours")
     bad = admin_client.post("/secure/settings", data={**form, "sms_body": "no link here"})
     assert bad.status_code == 422 and "{{ link }}" in bad.get_data(as_text=True)
     hostile = admin_client.post("/secure/settings",
@@ -126,3 +128,54 @@ def test_a_scheduled_secure_send_cannot_be_edited_into_clear_text(secure_on, mak
         raise AssertionError("a secure send was edited")
     db.session.refresh(broadcast)
     assert SECRET_TEXT not in broadcast.body and "changed" not in broadcast.body
+
+
+def test_settings_take_the_lifetime_in_days_and_refuse_too_long(admin_client):
+    form = {**secure_ops.DEFAULTS, "enabled": "y", "pin_required": "y", "lifetime": "3",
+            "lifetime_unit": "days"}
+    form.pop("lifetime_hours")
+    too_long = admin_client.post("/secure/settings", data={**form, "lifetime": "91"})
+    assert too_long.status_code == 422
+    assert "between 1 hour and 90 days" in too_long.get_data(as_text=True)
+    assert admin_client.post("/secure/settings", data=form).status_code == 303
+    saved = secure_ops.config()
+    assert saved["lifetime_hours"] == 72 and saved["pin_required"] is True
+    page = admin_client.get("/secure/settings").get_data(as_text=True)
+    assert 'value="3"' in page and '<option selected value="days">' in page
+
+
+def test_pin_required_by_default_ticks_compose_and_the_sender_may_untick_it(
+        client_for, secure_on, make_client):
+    secure_ops.save_config({**secure_on, "pin_required": True})
+    editor = client_for(Role.EDIT)
+    person = make_client()
+    page = editor.get("/compose/").get_data(as_text=True)
+    assert 'id="secure_require_pin" name="secure_require_pin" type="checkbox" value="y" checked' \
+        in page or 'checked id="secure_require_pin"' in page
+    base = {"recipients": "person", "client_id": str(person.id), "channel": "sms",
+            "when": "now", "body": SECRET_TEXT, "secure": "y"}
+    missing = editor.post("/compose/", data={**base, "secure_require_pin": "y"})
+    assert missing.status_code == 422 and "Set a PIN" in missing.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(Broadcast)) == 0
+    assert editor.post("/compose/", data=base).status_code == 303  # unticked: no PIN needed
+    with_pin = editor.post("/compose/", data={**base, "secure_require_pin": "y",
+                                              "secure_pin": "97531"})
+    assert with_pin.status_code == 303
+    options = [b.options["secure"] for b in db.session.scalars(db.select(Broadcast))]
+    assert [bool(o["pin_hash"]) for o in options] == [False, True]
+
+
+def test_compose_hides_send_securely_while_the_feature_is_off(client_for):
+    page = client_for(Role.EDIT).get("/compose/").get_data(as_text=True)
+    assert "Send securely" not in page
+
+
+def test_an_old_notice_still_shows_the_status_after_a_resend(client_for, send_secure, make_user,
+                                                              run_worker):
+    sent = send_secure()
+    old_notice = sent.secure.message_id
+    lifecycle.resend(sent.secure.id, actor=make_user())
+    run_worker(queues=["high", "default"])
+    page = client_for(Role.READ_ONLY).get(f"/messages/{old_notice}").get_data(as_text=True)
+    assert "Secure message" in page and "1 time(s)" in page
+    assert sent.token not in page  # the dead link was taken out of the old notice
