@@ -2,10 +2,32 @@
 
 import argparse
 import logging
+import os
+import platform
 import sys
 import time
 
 BENCHMARKS = ("fanout", "delivery", "outbox", "memory")
+QUICK: dict[str, list[int]] = {}
+
+
+def machine() -> str:
+    """One line about where the figures come from: CPU, cores, load, memory, versions."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as info:
+            model = next((row.split(":", 1)[1].strip() for row in info
+                          if row.startswith("model name")), "")
+    except OSError:
+        pass
+    try:
+        with open("/proc/meminfo") as info:
+            mem = int(info.readline().split()[1]) / 1024 / 1024
+    except (OSError, ValueError, IndexError):
+        mem = 0
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"machine: {model or platform.processor()}, {os.cpu_count()} cores, "
+            f"{mem:,.0f} GiB RAM, load average {load}; Python {platform.python_version()}")
 
 
 def main(argv: list[str]) -> int:
@@ -19,7 +41,13 @@ def main(argv: list[str]) -> int:
                              "(default 1000000); memory: messages (default 100000)")
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"],
                         help="fanout only (default both)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes (a few minutes in all): fanout 10,000, delivery 1,000, "
+                             "outbox 100,000, memory 10,000 (also BENCH_QUICK=1)")
     args = parser.parse_args(argv)
+    if args.quick or os.environ.get("BENCH_QUICK"):
+        QUICK.update(fanout=[10_000], delivery=[1000], outbox=[100_000], memory=[10_000])
+    print(machine(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in args.names or BENCHMARKS:
@@ -27,17 +55,17 @@ def main(argv: list[str]) -> int:
         print(f"== {name}", flush=True)
         if name == "fanout":
             from bench import fanout
-            fanout.run(args.size or [10_000, 100_000],
+            fanout.run(args.size or QUICK.get("fanout") or [10_000, 100_000],
                        tuple(args.backend or ("postgresql", "sqlite")))
         elif name == "delivery":
             from bench import delivery
-            delivery.run((args.size or [2000])[0])
+            delivery.run((args.size or QUICK.get("delivery") or [2000])[0])
         elif name == "outbox":
             from bench import outbox
-            outbox.run((args.size or [1_000_000])[0])
+            outbox.run((args.size or QUICK.get("outbox") or [1_000_000])[0])
         elif name == "memory":
             from bench import memory
-            memory.run((args.size or [100_000])[0])
+            memory.run((args.size or QUICK.get("memory") or [100_000])[0])
         print(f"   ({name} took {time.perf_counter() - started:,.0f} s)", flush=True)
     return 0
 

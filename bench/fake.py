@@ -27,6 +27,7 @@ class AutoVonage(FakeVonage):
         self.serial = itertools.count(1)
         self.arrivals: list[float] = []
         self.accepted: Counter = Counter()  # client-ref -> times answered "sent"
+        self.issued: dict[str, str] = {}  # client-ref -> the message id last answered
         self.refused = Counter()  # status -> how many
         self._local = threading.local()
 
@@ -50,6 +51,7 @@ class AutoVonage(FakeVonage):
                 return Reply(500, {"title": "Internal Server Error"})
             self.accepted[ref] += 1
             n = next(self.serial)
+            self.issued[ref] = f"BENCH{n:012d}"
         return Reply(body=sms_ok((f"BENCH{n:012d}", "0.00790"), client_ref=ref).body,
                      delay=self.delay)
 

@@ -28,9 +28,13 @@ def bump() -> None:
 
 def version() -> str:
     """The current token (made on first use, or after Redis lost it)."""
-    connection = redis()
     token = secrets.token_hex(6)
-    if connection.set(KEY, token, nx=True):
+    try:
+        connection = redis()
+        if connection.set(KEY, token, nx=True):
+            return token
+        current = connection.get(KEY)
+    except RedisError:  # no Redis: every poll recounts rather than a page failing
+        log.warning("could not read the unread version", exc_info=True)
         return token
-    current = connection.get(KEY)
     return current.decode() if isinstance(current, bytes) else str(current or token)

@@ -103,8 +103,13 @@ class Attachments:
 def outgoing(due: Due, attachments: Attachments) -> Outgoing:
     """The provider's view of one message; our id is its client reference."""
     media, audio = attachments(due.broadcast_id)
-    return Outgoing(message_id=due.id, channel=due.channel, to=due.to_addr, body=due.body,
-                    subject=due.subject, sender=due.from_addr, media_urls=tuple(media),
+    subject, body = due.subject, due.body
+    if "/s/" in body:  # maybe a secure notice: its link token is minted now, never stored
+        from core.secure.operations import mint_link
+
+        subject, body = mint_link(due)
+    return Outgoing(message_id=due.id, channel=due.channel, to=due.to_addr, body=body,
+                    subject=subject, sender=due.from_addr, media_urls=tuple(media),
                     audio_url=audio)
 
 

@@ -106,7 +106,7 @@ def _store(provider, provider_id, from_addr, to_addr, body, channel, subject, re
     """Insert the message (and an unknown sender's client); None when a twin won the race."""
     channel = Channel.EMAIL if channel == Channel.EMAIL or "@" in from_addr else Channel(channel)
     sender = normalize_sender(from_addr, channel)
-    at = received_at or utcnow()
+    at = _arrival(received_at)
     try:
         # The savepoint keeps the unknown client and the message together if a twin wins.
         with db.session.begin_nested():
@@ -126,6 +126,15 @@ def _store(provider, provider_id, from_addr, to_addr, body, channel, subject, re
     _audit(message, client, raw)
     db.session.commit()
     return message
+
+
+def _arrival(received_at: datetime | None) -> datetime:
+    """When the text arrived: the provider's time, which has whole seconds only, unless that is
+    this very second (or later), where our clock is finer and keeps it after the text it answers."""
+    now = utcnow()
+    if received_at is None or now - received_at < timedelta(seconds=1):
+        return now
+    return received_at
 
 
 def _client_for(address: str, channel: str) -> Client:

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 SENDING_LEASE = timedelta(minutes=5)  # far above any provider timeout
 RECONCILE_WINDOW = timedelta(hours=24)
-TRIGGER_GRACE = timedelta(minutes=1)
+TRIGGER_GRACE = timedelta(seconds=10)  # a lost trigger costs at most this + one sweep interval
 BATCH = 5000  # messages re-armed per sweep; the next sweep takes the rest
 LOCK = "tidings:sweeper"
 

@@ -18,15 +18,14 @@ from core.messaging.models import (
 )
 from core.secure.models import SecureFile, SecureMessage
 from core.secure.operations import (
-    LINK_IN_TEXT,
     LINK_MARK,
+    SLOT,
     SecureError,
     audit_event,
     compile_notice,
     config,
+    dead_hash,
     link_url,
-    new_token,
-    notice_of,
     schedule_purge,
 )
 from core.types import utcnow
@@ -44,7 +43,6 @@ def purge(ids) -> int:
         SecureMessage.id.in_(ids), SecureMessage.purged_at.is_(None))))
     for secure in rows:
         secure.content, secure.pin_hash, secure.purged_at = None, None, now
-        _redact_notice(secure)
         audit_event(secure, "secure.purged", "Secure message content purged (link expired)")
     db.session.flush()
     for broadcast_id in {r.broadcast_id for r in rows if r.broadcast_id}:
@@ -94,14 +92,6 @@ def purge_expired(now: datetime | None = None, *, broadcast_id=None, secure_id=N
     if broadcast_id is None and secure_id is None and _purge_cancelled():  # the sweeper's pass
         db.session.commit()
     return purged
-
-
-def _redact_notice(secure: SecureMessage) -> None:
-    """Take the dead link out of the stored notice text(s)."""
-    notice = notice_of(secure)
-    if notice is not None:
-        notice.body = LINK_IN_TEXT.sub("/s/[link removed]", notice.body or "")
-        notice.subject = LINK_IN_TEXT.sub("/s/[link removed]", notice.subject or "")
 
 
 def for_message(message: Message) -> SecureMessage | None:
@@ -157,20 +147,17 @@ def resend(secure_id: int, *, actor) -> Message:
     secure = _staff_target(secure_id)
     if secure.purged_at is not None or secure.content is None:
         raise SecureError("The content was purged; compose a new secure message instead.")
-    old = notice_of(secure)
-    token, secure.token_hash = new_token()
+    secure.token_hash = dead_hash()  # the old link dies now; delivery mints the new one
     now = utcnow()
     hours = _lifetime_of(secure)
     secure.expires_at = now + timedelta(hours=hours)
     secure.revoked_at = secure.locked_at = None
     secure.pin_failures, secure.resent_count = 0, secure.resent_count + 1
-    subject, body = _notice_text(secure, link_url(token))
+    subject, body = _notice_text(secure, link_url(SLOT))
     message = Message(broadcast_id=secure.broadcast_id, client_id=secure.client_id,
                       appointment_id=secure.appointment_id, direction=Direction.OUT,
                       channel=secure.channel, to_addr=secure.to_addr, subject=subject,
                       body=body, status=Status.QUEUED, send_at=now, held_until=now + lease())
-    if old is not None:
-        old.body = LINK_IN_TEXT.sub("/s/[link removed]", old.body or "")
     db.session.add(message)
     db.session.flush()
     secure.message_id = message.id

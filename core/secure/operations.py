@@ -37,8 +37,10 @@ CHANNELS = (Channel.SMS, Channel.EMAIL)
 SETTINGS_KEY = "secure_messaging"
 LINK_MARK = "\x00LINK\x00"  # stands for {{ link }} while the sandboxed engine renders
 LINK_FIELD = re.compile(r"\{\{\s*link\s*\}\}")
-LINK_IN_TEXT = re.compile(r"/s/[A-Za-z0-9_-]{20,}")
 PIN_RE = re.compile(r"\d{4,8}")
+# Stands for the token in a stored notice (same length and alphabet as a real one, so segment
+# counts hold); delivery swaps in a token minted at that moment, so no table ever holds one.
+SLOT = "link-token-sent-to-the-recipient-only".ljust(43, "-")
 DEFAULTS = {
     "enabled": False,
     "email_subject": "A secure message from {{ business_name }}",
@@ -101,6 +103,37 @@ def new_token() -> tuple[str, str]:
     """A fresh link token (256 random bits) and the SHA-256 hex that is all we keep of it."""
     token = secrets.token_urlsafe(32)
     return token, hash_token(token)
+
+
+def dead_hash() -> str:
+    """A unique token hash that no link opens (until the notice's send mints the real one)."""
+    return "x" + new_token()[1][1:]
+
+
+def mint_link(due) -> tuple[str, str]:
+    """The subject and body of a notice as it leaves (`due` from delivery): a fresh token in
+    place of the slot, its hash stored, the token itself kept nowhere. Commits."""
+    if SLOT not in due.body and SLOT not in due.subject:
+        return due.subject, due.body
+    secure = db.session.scalar(select(SecureMessage).where(
+        SecureMessage.message_id == due.id).limit(1)) or _unlinked_secure(due)
+    if secure is None:
+        return due.subject, due.body
+    token, secure.token_hash = new_token()
+    secure.message_id = due.id
+    db.session.commit()
+    return due.subject.replace(SLOT, token), due.body.replace(SLOT, token)
+
+
+def _unlinked_secure(due) -> SecureMessage | None:
+    """The secure message a freshly fanned-out notice belongs to."""
+    query = select(SecureMessage).where(SecureMessage.broadcast_id == due.broadcast_id,
+                                        SecureMessage.to_addr == due.to_addr,
+                                        SecureMessage.message_id.is_(None))
+    for column, value in ((SecureMessage.client_id, due.client_id),
+                          (SecureMessage.appointment_id, due.appointment_id)):
+        query = query.where(column.is_(None) if value is None else column == value)
+    return db.session.scalar(query.limit(1))
 
 
 def hash_token(token: str) -> str:
@@ -173,11 +206,6 @@ def prepare_broadcast(broadcast: Broadcast, options: dict, uploads) -> None:
                                   data=keys.encrypt(item.data)))
 
 
-def is_secure(broadcast) -> bool:
-    """True for a broadcast sent through the secure portal."""
-    return bool((broadcast.options or {}).get("secure"))
-
-
 def secure_plan(broadcast: Broadcast):
     """The fan-out plan of a secure broadcast: one SecureMessage per recipient, and a notice
     with that recipient's link as the message text (the content never enters a Message)."""
@@ -201,15 +229,14 @@ def secure_plan(broadcast: Broadcast):
         if content.skip_reason or key in existing:
             yield replace(content, subject="", body="")  # fan-out skips or records it bare
             continue
-        token, digest = new_token()
         db.session.add(SecureMessage(
             broadcast_id=broadcast.id, client_id=content.client_id,
             appointment_id=content.appointment_id, channel=broadcast.channel,
-            to_addr=content.to_addr, token_hash=digest, pin_hash=opts.get("pin_hash"),
+            to_addr=content.to_addr, token_hash=dead_hash(), pin_hash=opts.get("pin_hash"),
             content=settings.encrypt(json.dumps({"subject": content.subject,
                                                  "body": content.body})),
             expires_at=expires_at))
-        link = link_url(token)
+        link = link_url(SLOT)  # the real token is minted as the notice goes out
         yield replace(content, subject=notice.subject.replace(LINK_MARK, link),
                       body=notice.body.replace(LINK_MARK, link))
 

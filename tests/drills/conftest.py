@@ -110,3 +110,214 @@ def post(session, url: str, params: dict, tries: int = 5) -> tuple[int, int]:
             return status, attempt
         time.sleep(0.2 * attempt)
     return status, tries
+
+
+def stop_worker(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Warm shutdown (SIGTERM: the current job finishes), then SIGKILL if it lingers."""
+    import signal
+
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (RQ's work horse calls setsid(): not in our group)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_worker(proc: subprocess.Popen) -> int:
+    """kill -9 the worker, its work horse and its scheduler at once, like a machine dying;
+    returns how many processes died."""
+    import signal
+
+    victims = [proc.pid, *descendants(proc.pid)]
+    for pid in reversed(victims):  # the horse first: it must not outlive its parent
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait(10)
+    return len(victims)
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.25, every=None):
+    """Poll `predicate()` (calling `every()` first each round) until true; fail after `timeout`."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if every is not None:
+            every()
+        db.session.commit()
+        db.session.expire_all()
+        if result := predicate():
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s: {statuses()}")
+        time.sleep(interval)
+
+
+SIGNATURE_SECRET = "signature-secret-for-drills-0123456789"
+
+
+def use_vonage_webhooks() -> None:
+    """Credentials and the signature secret the receipt webhook checks."""
+    from core import settings
+
+    settings.set("vonage_api_key", "abcd1234")
+    settings.set("vonage_api_secret", "api-secret-4f2a")
+    settings.set("vonage_signature_secret", SIGNATURE_SECRET)
+    settings.set("vonage_signature_method", "sha256")
+
+
+def signed_receipt(provider_id: str, client_ref: str = "", status: str = "delivered") -> dict:
+    """A delivery receipt as Vonage posts it, signed with the drills' secret."""
+    import time
+    import uuid
+
+    from core.providers.vonage_webhooks import sms_signature
+
+    params = {"msisdn": "12025550147", "to": "12025550100", "network-code": "310260",
+              "messageId": provider_id, "price": "0.00790000", "status": status,
+              "scts": "2601150930", "err-code": "0", "api-key": "abcd1234",
+              "message-timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+              "timestamp": str(int(time.time())), "nonce": uuid.uuid4().hex[:12]}
+    if client_ref:
+        params["client-ref"] = client_ref
+    params["sig"] = sms_signature(params, SIGNATURE_SECRET, "sha256").upper()
+    return params
+
+
+def settle_from_receipts(app, server) -> int:
+    """The provider's receipts arrive for the messages left in reconcile that it accepted
+    (posted to the real webhook route); returns how many were posted."""
+    use_vonage_webhooks()
+    db.session.commit()
+    left = db.session.scalars(select(Message.id).where(Message.status == "reconcile")).all()
+    client = app.test_client()
+    posted = 0
+    for message_id in left:
+        provider_id = server.issued.get(str(message_id))
+        if provider_id:
+            answer = client.post("/webhooks/vonage/sms/receipt",
+                                 data=signed_receipt(provider_id, str(message_id)))
+            assert answer.status_code == 200, answer.status_code
+            posted += 1
+    return posted
+
+
+def outcome(server, broadcast_ids) -> dict:
+    """The drill's figures from the database and from the fake's own count per message id."""
+    db.session.commit()
+    ids = set(db.session.scalars(select(Message.id).where(
+        Message.broadcast_id.in_(list(broadcast_ids)))))
+    counts = Counter()
+    for bid in broadcast_ids:
+        counts.update(statuses(bid))
+    at_fake = {int(ref): n for ref, n in server.accepted.items() if ref.isdigit()}
+    failed = set(db.session.scalars(select(Message.id).where(
+        Message.broadcast_id.in_(list(broadcast_ids)), Message.status == "failed")))
+    return {"messages": len(ids), "sent": counts["sent"], "delivered": counts["delivered"],
+            "failed": counts["failed"], "reconcile": counts["reconcile"],
+            "queued": counts["queued"] + counts["sending"],
+            "duplicates": sum(n - 1 for n in at_fake.values() if n > 1),
+            # lost: never reached the provider, yet not shown as failed either (silently gone)
+            "lost": len(ids - set(at_fake) - failed), "unknown_at_fake": len(set(at_fake) - ids)}
+
+
+class CuttableProxy:
+    """A TCP proxy on loopback (e.g. worker → PostgreSQL) that can be cut: while cut, every
+    open connection is dropped and new ones are closed at once, as if the server were down.
+    The shared PostgreSQL server itself is never stopped (other test runs use it)."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        import socket
+        import threading
+
+        self.upstream, self.cut_now = upstream, False
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.live: set = set()
+        self.lock = threading.Lock()
+        self.refused = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_now:
+                self.refused += 1
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.live.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source, target) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, target):
+                self._close(s)
+
+    def _close(self, sock) -> None:
+        import socket
+
+        with self.lock:
+            self.live.discard(sock)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    def cut(self) -> int:
+        """Drop every connection and refuse new ones; returns how many were dropped."""
+        self.cut_now = True
+        with self.lock:
+            victims = list(self.live)
+        for sock in victims:
+            self._close(sock)
+        return len(victims) // 2
+
+    def restore(self) -> None:
+        self.cut_now = False
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()

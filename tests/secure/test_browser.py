@@ -14,6 +14,7 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
     browser_type_launch_args,
     live_server,
     screenshot,
+    signed_in,
 )
 from tests.compose.files import pdf
 from tests.secure.conftest import SECRET_TEXT
@@ -35,7 +36,7 @@ def phone(browser):
     context.close()
 
 
-def test_client_reads_a_secure_message_on_a_phone(phone, live_server,  # noqa: F811
+def test_client_reads_a_secure_message_on_a_phone(phone, live_server, signed_in,  # noqa: F811
                                                   send_secure):
     data = pdf(800)
     sent = send_secure(pin="4821", channel="email", attachments=[("results.pdf", data)])
@@ -72,3 +73,14 @@ def test_client_reads_a_secure_message_on_a_phone(phone, live_server,  # noqa: F
     # The page fits the phone: nothing scrolls sideways.
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
+
+    # Staff see what happened, with times, on the notice's page.
+    staff = signed_in()
+    staff.goto(f"{live_server}/messages/{sent.secure.message_id}")
+    status = staff.locator(f"#secure-status-{sent.secure.id}")
+    for label in ("Link opened", "Revealed", "Read", "Replied"):
+        expect(status.get_by_text(label, exact=True)).to_be_visible()
+    expect(status).to_contain_text("1 wrong attempt(s)")
+    expect(status.get_by_role("button", name="Resend a fresh link")).to_be_visible()
+    status.scroll_into_view_if_needed()
+    screenshot(staff, "secure-status")

@@ -19,9 +19,10 @@ from core.secure import lifecycle
 from core.secure import operations as secure_ops
 from core.secure import portal as portal_ops
 from core.secure.models import SecureMessage
+from core.simulator.models import SimMessage
 from core.types import utcnow
 from tests.compose.files import pdf
-from tests.secure.conftest import SECRET_TEXT
+from tests.secure.conftest import SECRET_TEXT, token_in
 
 FERNET = re.compile(r"gAAAAA[A-Za-z0-9_=-]{40,}")
 
@@ -55,6 +56,19 @@ def test_tokens_are_256_random_bits_and_only_their_hash_is_stored(send_secure):
     assert sent.token not in "\n".join(str(v) for v in raw.values())
 
 
+def test_the_link_token_is_minted_at_send_time_and_stored_nowhere(client, send_secure,
+                                                                  client_for):
+    from core.auth.models import Role
+
+    sent = send_secure(channel="email")
+    assert sent.token not in _everything_stored()  # not in the outbox, events or audit
+    notice = db.session.get(Message, sent.secure.message_id)
+    assert "/s/" in notice.body and notice.status in ("sent", "delivered")
+    page = client_for(Role.READ_ONLY).get(f"/messages/{notice.id}").get_data(as_text=True)
+    assert sent.token not in page  # staff never see a working link
+    assert client.get(sent.url).status_code == 200  # the client's copy opens
+
+
 def test_content_is_encrypted_at_rest_and_never_in_the_notice(send_secure):
     sent = send_secure(channel="email")
     assert SECRET_TEXT not in _everything_stored()
@@ -73,10 +87,12 @@ def test_each_recipient_of_a_broadcast_gets_their_own_link(secure_on, make_user,
                      body="Hi {{ first_name }}, private note.", secure={"pin": "1234"})
     run_worker(queues=["high", "default"])
     rows = db.session.scalars(db.select(SecureMessage).order_by(SecureMessage.id)).all()
-    notices = db.session.scalars(db.select(Message).order_by(Message.id)).all()
+    phones = db.session.scalars(db.select(SimMessage).where(SimMessage.incoming.is_(True))).all()
     assert len(rows) == 3 and len({r.token_hash for r in rows}) == 3
     assert [r.appointment_id for r in rows] == [a.id for a in appointments]
-    assert len({n.body for n in notices}) == 3 and all("/s/" in n.body for n in notices)
+    tokens = {token_in(p.body) for p in phones}
+    assert len(tokens) == 3
+    assert {secure_ops.find(t).id for t in tokens} == {r.id for r in rows}
     first = appointments[0].client.first_name
     assert portal_ops.read(rows[0])["body"] == f"Hi {first}, private note."
 
@@ -168,8 +184,6 @@ def test_revoke_kills_the_link_and_resend_sends_a_fresh_one(client, send_secure,
     assert client.get(sent.url).status_code == 404
     lifecycle.resend(sent.secure.id, actor=staff)
     run_worker(queues=["high", "default"])
-    from core.simulator.models import SimMessage
-    from tests.secure.conftest import token_in
 
     newest = db.session.scalars(db.select(SimMessage).order_by(SimMessage.id.desc())).first()
     fresh = token_in(newest.body)
@@ -181,6 +195,14 @@ def test_revoke_kills_the_link_and_resend_sends_a_fresh_one(client, send_secure,
     actions = [a for a in db.session.scalars(db.select(AuditEvent.action))
                if a.startswith("secure.")]
     assert "secure.revoked" in actions and "secure.resent" in actions
+
+
+def test_resend_kills_the_old_link_before_the_new_notice_even_goes(client, send_secure,
+                                                                   make_user):
+    sent = send_secure()
+    assert client.get(sent.url).status_code == 200
+    lifecycle.resend(sent.secure.id, actor=make_user())  # no worker has run yet
+    assert client.get(sent.url).status_code == 404
 
 
 def test_unlock_gives_five_new_attempts(client, send_secure, make_user):
