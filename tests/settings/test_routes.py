@@ -34,6 +34,13 @@ def test_page_shows_sections_and_what_sends_each_channel(admin_client):
         assert text in html
 
 
+def test_page_links_to_the_secure_and_two_way_settings_that_admins_can_open(admin_client):
+    html = admin_client.get("/settings/").get_data(as_text=True)
+    for path in ("/secure/settings", "/conversations/settings"):
+        assert f'href="{path}"' in html
+        assert admin_client.get(path).status_code == 200
+
+
 def test_saving_vonage_credentials_stores_them_encrypted_and_never_shows_them(admin_client):
     response = admin_client.post("/settings/vonage", data=_vonage())
     assert response.status_code == 303
