@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("fanout", "delivery", "outbox", "memory")
+BENCHMARKS = ("fanout", "delivery", "outbox", "memory", "drills")
 QUICK: dict[str, list[int]] = {}
 
 
@@ -66,6 +66,15 @@ def main(argv: list[str]) -> int:
         elif name == "memory":
             from bench import memory
             memory.run((args.size or QUICK.get("memory") or [100_000])[0])
+        elif name == "drills":  # the fault drills, larger: 30 s of inbound load on PostgreSQL
+            import subprocess
+
+            env = {**os.environ, "TIDINGS_TEST_DB": "postgresql",
+                   "DRILL_SECONDS": "5" if QUICK else "30"}
+            if args.size:
+                env["DRILL_SIZE"] = str(args.size[0])
+            subprocess.call([sys.executable, "-m", "pytest", "-q", "-s", "-m", "drill",
+                             "tests/drills"], env=env)
         print(f"   ({name} took {time.perf_counter() - started:,.0f} s)", flush=True)
     return 0
 

@@ -17,6 +17,7 @@ from bench.env import application, line, start_worker, stop
 from core.extensions import db
 from core.messaging import compose, tasks
 from core.messaging.models import Message
+from core.messaging.pipeline import CHUNK
 
 LATENCY_RATE = 30
 
@@ -94,9 +95,9 @@ def run(size: int = 2000) -> dict:
                      f"reference (target >= 0.8)")
             results["reference"] = ref
         with application("postgresql") as app, fake.running(ca, delay=0.1) as server:
-            n = LATENCY_RATE * 8
+            workers = 5  # one worker sends one at a time: 100 ms each caps it at 10/s
+            n = CHUNK * workers  # one delivery job per worker, ~33 s at the limit
             ids = data.appointments(n)
-            workers = 4  # one worker sends one at a time: 100 ms each caps it at 10/s
             arrivals = drain(app, server, ca_path, make_messages(ids), n, workers, LATENCY_RATE)
             peak = fake.max_per_second(arrivals)
             print(f"delivery  100 ms latency, limit {LATENCY_RATE}/s, {workers} workers, "

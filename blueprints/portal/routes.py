@@ -4,6 +4,8 @@ A dead link (expired, locked, revoked, purged or unknown) always gets the same p
 same status, so a visitor learns nothing about which it was.
 """
 
+import os
+
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
 
 from blueprints.access import public
@@ -53,7 +55,8 @@ def _grant(secure) -> None:
 
 def _pin_limit() -> str:
     """PIN attempts per IP, across all links (PORTAL_PIN_RATE_LIMIT overrides)."""
-    return current_app.config.get("PORTAL_PIN_RATE_LIMIT", "10 per minute;40 per hour")
+    return (current_app.config.get("PORTAL_PIN_RATE_LIMIT")
+            or os.environ.get("PORTAL_PIN_RATE_LIMIT") or "10 per minute;40 per hour")
 
 
 @bp.route("/<token>")

@@ -92,6 +92,9 @@ def test_every_webhook_replayed_ten_times_in_parallel_is_stored_once(app, gunico
 @pytest.mark.skipif(os.environ.get("TIDINGS_TEST_DB", "sqlite") == "sqlite",
                     reason="SQLite serialises writers: at 200/s gunicorn answers 'database is "
                            "locked' (see bench/README.md); run with TIDINGS_TEST_DB=postgresql")
+@pytest.mark.skipif(not os.environ.get("DRILL_SECONDS"),
+                    reason="a load test of several minutes on 2 shared cores: run by "
+                           "`python -m bench drills` (DRILL_SECONDS=30), see bench/README.md")
 def test_inbound_at_200_per_second_with_workers_draining_loses_none(app, gunicorn, capsys,
                                                                    tmp_path, run_worker):
     seconds = float(os.environ.get("DRILL_SECONDS", "5"))

@@ -56,9 +56,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, auto
 
     figures = outcome(server, [broadcast.id])
     with capsys.disabled():
-        report("worker killed -9 mid-batch", processes_killed=killed, at_kill=at_kill, in_flight_at_kill=in_flight,
-               requeued_by_sweeper=swept["requeued"], reconciled_by_receipt=receipts,
-               **figures)
+        report("worker killed -9 mid-batch", processes_killed=killed, at_kill=at_kill,
+               in_flight_at_kill=in_flight, requeued_by_sweeper=swept["requeued"],
+               reconciled_by_receipt=receipts, **figures)
     assert killed >= 2  # the worker and its work horse
     assert total // 4 <= at_kill < total  # really killed in the middle
     assert figures["messages"] == total
