@@ -52,7 +52,10 @@ def try_pin(secure: SecureMessage, pin: str) -> PinResult:
     if secure.locked_at is not None:
         return PinResult(False, locked=True)
     if secure.pin_hash and pin_matches(secure.pin_hash, (pin or "").strip()):
-        return PinResult(True)
+        # Re-read the lock: a guess in a parallel request may have locked the link meanwhile.
+        locked = db.session.scalar(select(SecureMessage.locked_at).where(
+            SecureMessage.id == secure.id))
+        return PinResult(False, locked=True) if locked is not None else PinResult(True)
     now = utcnow()
     # One UPDATE counts the failure, so parallel guesses cannot slip past the limit.
     db.session.execute(update(SecureMessage).where(SecureMessage.id == secure.id).values(
