@@ -15,5 +15,5 @@ from core.messaging.models import (  # noqa: F401
     Setting,
     Status,
 )
-from core.simulator.models import SimMessage  # noqa: F401
 from core.secure.models import SecureFile, SecureMessage  # noqa: F401,E402
+from core.simulator.models import SimMessage  # noqa: F401
