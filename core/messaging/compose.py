@@ -16,6 +16,7 @@ from core.messaging import attachments as files
 from core.messaging.models import Broadcast, BroadcastStatus, Channel
 from core.messaging.recipients import (  # noqa: F401  (describe_* and find_clients re-exported)
     Summary,
+    count_reachable,
     describe_many,
     describe_recipients,
     find_clients,
@@ -33,6 +34,8 @@ from core.messaging.templating import (
 from core.phones import PhoneError, mobile_e164, to_e164
 from core.types import utcnow
 
+SYNC_PLAN_LIMIT = 1_000  # appointments planned in full inside the compose request
+SAMPLE = 50  # recipients merged in the request of a larger send (for the length check)
 GRACE = timedelta(minutes=1)  # a time this far in the past still means "now" (slow typing)
 NOW_WINDOW = timedelta(seconds=5)  # a time this close is "now", not a scheduled send
 SCHEDULED, PENDING = BroadcastStatus.SCHEDULED, BroadcastStatus.PENDING
@@ -187,9 +190,28 @@ def check(*, channel, recipients, subject="", body="", send_at=None, uploads=(),
     has_images = has_images or any(f.kind == files.IMAGE for f in checked_files)
     _check_text(channel, subject, body, has_audio, has_images)
     when = check_send_at(send_at)
-    summary = _summary(channel, spec, subject, body, when, keep=0)
+    summary = _checked_summary(channel, spec, subject, body, when)
     _check_plan(channel, summary)
     return ValidSend(channel, spec, subject, body, when, summary, checked_files)
+
+
+def _checked_summary(channel: Channel, spec: dict, subject: str, body: str,
+                     when: datetime) -> Summary:
+    """The plan's summary for a send being written. Up to COMPOSE_SYNC_PLAN_LIMIT appointments
+    every recipient is planned here; a larger mass send is counted in SQL and only its first
+    recipients are merged, so the request answers at once and the fan-out job plans the rest
+    (skipping, one by one, numbers that cannot take it or texts merged past the ceiling)."""
+    ids = spec.get("appointment_ids")
+    limit = current_app.config.get("COMPOSE_SYNC_PLAN_LIMIT", SYNC_PLAN_LIMIT)
+    if ids is None or len(ids) <= limit:
+        return _summary(channel, spec, subject, body, when, keep=0)
+    summary = count_reachable(channel, ids)
+    if summary.sendable:
+        sample = ids[:min(SAMPLE, limit)]
+        first = _summary(channel, {"appointment_ids": sample}, subject, body, when, keep=0)
+        summary.longest, summary.longest_body = first.longest, first.longest_body
+        summary.worst, summary.worst_body = first.worst, first.worst_body
+    return summary
 
 
 def estimate(*, channel, recipients, subject="", body="", send_at=None, keep=0) -> Summary:
@@ -314,14 +336,14 @@ def check_send_at(send_at: datetime | None) -> datetime:
 def _check_plan(channel: Channel, summary: Summary) -> None:
     if summary.total == 0:
         raise ComposeError("There is no one to send to: the selected appointments are gone.")
-    if summary.sendable == 0:
-        reasons = ", ".join(f"{reason.lower()}: {n}" for reason, n in summary.skipped.items())
-        raise ComposeError(f"No one can receive this ({reasons}). Nothing was sent.")
     if channel in (Channel.SMS, Channel.MMS) and summary.longest > MAX_SMS_CHARS:
         raise ComposeError(
             f"The message is {summary.longest:,} characters once merged for the longest "
             f"recipient; a text may be at most {MAX_SMS_CHARS:,}. Shorten it."
         )
+    if summary.sendable == 0:
+        reasons = ", ".join(f"{reason.lower()}: {n}" for reason, n in summary.skipped.items())
+        raise ComposeError(f"No one can receive this ({reasons}). Nothing was sent.")
 
 
 # ---- words for people ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import phonenumbers
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 
 from core.appointments.models import Appointment
 from core.clients.models import Client, ContactMethod
@@ -28,6 +28,7 @@ from core.phones import TEXTABLE
 from core.types import utcnow
 
 CHUNK = 500
+COUNT_CHUNK = 5_000  # ids per counting query (SQLite allows 32,766 bound values)
 RENDER_CACHE = 50_000  # distinct merged texts kept per plan (a few MB at most)
 SKIP_OPTED_OUT = "Opted out"
 SKIP_DO_NOT_CONTACT = "Do Not Contact"
@@ -36,6 +37,7 @@ SKIP_NO_EMAIL = "No email address"
 SKIP_INVALID_NUMBER = "Invalid number"
 SKIP_LANDLINE = "Landline cannot receive texts"
 SKIP_DUPLICATE = "Duplicate"
+SKIP_TOO_LONG = "Too long once merged"
 PHONE_CHANNELS = {Channel.SMS, Channel.MMS, Channel.VOICE}
 TEXT_CHANNELS = {Channel.SMS, Channel.MMS}
 
@@ -115,6 +117,8 @@ def plan(broadcast) -> Iterator[Planned]:
             if len(rendered) < RENDER_CACHE:
                 rendered[key] = texts
         title, text = texts
+        if reason is None and channel in TEXT_CHANNELS and len(text) > segments.MAX_SMS_CHARS:
+            reason = SKIP_TOO_LONG  # compose refuses this up front; a mass send skips the one
         if reason is None:
             reason = _duplicate(seen, person, to_addr, title, text)
         yield Planned(
@@ -260,7 +264,9 @@ def summarize(planned: Iterable[Planned], keep: int = 200) -> Summary:
         summary.total += 1
         if len(summary.rows) < keep:
             summary.rows.append(row)
-        if row.skip_reason:
+        # A text merged past the ceiling is measured like the rest: compose refuses the whole
+        # send for it (only the fan-out of a large send skips such a recipient alone).
+        if row.skip_reason and row.skip_reason != SKIP_TOO_LONG:
             summary.skipped[row.skip_reason] += 1
             continue
         summary.sendable += 1
@@ -277,6 +283,35 @@ def _measure(summary: Summary, body: str) -> None:
     worst = summary.worst
     if worst is None or (info.segments, info.units) > (worst.segments, worst.units):
         summary.worst, summary.worst_body = info, body
+
+
+def count_reachable(channel: Channel, appointment_ids: list[int]) -> Summary:
+    """A mass send's counts straight from SQL, without merging a text or checking a number:
+    total recipients, and those skipped for Do Not Contact, opt-out or a missing address.
+    (Invalid numbers, landlines, duplicates and over-long texts are found by the fan-out.)"""
+    summary = Summary()
+    no_address = Client.email if channel == Channel.EMAIL else Client.mobile
+    dnc = Client.contact_method == ContactMethod.DO_NOT_CONTACT.value
+    # An opt-out is a STOP to texts and calls; email still goes.
+    opted_out = false() if channel == Channel.EMAIL else (Client.opted_out.is_(True) & ~dnc)
+    missing = (func.coalesce(no_address, "") == "") & ~dnc & ~opted_out
+    columns = (func.count(), func.count().filter(dnc), func.count().filter(opted_out),
+               func.count().filter(missing))
+    ids = list(dict.fromkeys(int(i) for i in appointment_ids))
+    reasons = (SKIP_DO_NOT_CONTACT, SKIP_OPTED_OUT,
+               SKIP_NO_EMAIL if channel == Channel.EMAIL else SKIP_NO_MOBILE)
+    for start in range(0, len(ids), COUNT_CHUNK):
+        row = db.session.execute(
+            select(*columns).select_from(Appointment)
+            .join(Client, Appointment.client_id == Client.id)
+            .where(Appointment.id.in_(ids[start:start + COUNT_CHUNK]))
+        ).one()
+        summary.total += row[0]
+        for reason, n in zip(reasons, row[1:], strict=True):
+            if n:
+                summary.skipped[reason] += n
+    summary.sendable = summary.total - sum(summary.skipped.values())
+    return summary
 
 
 # ---- words for people --------------------------------------------------------------------
