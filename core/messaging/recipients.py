@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import phonenumbers
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import ARRAY, Integer, bindparam, column, false, func, or_, select, values
 
 from core.appointments.models import Appointment
 from core.clients.models import Client, ContactMethod
@@ -300,11 +300,11 @@ def count_reachable(channel: Channel, appointment_ids: list[int]) -> Summary:
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
     reasons = (SKIP_DO_NOT_CONTACT, SKIP_OPTED_OUT,
                SKIP_NO_EMAIL if channel == Channel.EMAIL else SKIP_NO_MOBILE)
-    for start in range(0, len(ids), COUNT_CHUNK):
+    for among in _id_groups(ids):
         row = db.session.execute(
-            select(*columns).select_from(Appointment)
+            select(*columns).select_from(among)
+            .join(Appointment, Appointment.id == among.c.id)
             .join(Client, Appointment.client_id == Client.id)
-            .where(Appointment.id.in_(ids[start:start + COUNT_CHUNK]))
         ).one()
         summary.total += row[0]
         for reason, n in zip(reasons, row[1:], strict=True):
@@ -312,6 +312,19 @@ def count_reachable(channel: Channel, appointment_ids: list[int]) -> Summary:
                 summary.skipped[reason] += n
     summary.sendable = summary.total - sum(summary.skipped.values())
     return summary
+
+
+def _id_groups(ids: list[int]):
+    """Tables of ids (column `id`) that together hold `ids`: one `unnest(array)` on PostgreSQL
+    (one bound value, hash-joined), VALUES lists of COUNT_CHUNK elsewhere (SQLite's cap on
+    bound values)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        array = bindparam("ids", ids, type_=ARRAY(Integer))
+        yield select(func.unnest(array).label("id")).subquery()
+        return
+    for start in range(0, len(ids), COUNT_CHUNK):
+        chunk = ids[start:start + COUNT_CHUNK]
+        yield values(column("id", Integer), name="ids").data([(i,) for i in chunk])
 
 
 # ---- words for people --------------------------------------------------------------------
