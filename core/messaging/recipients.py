@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import phonenumbers
-from sqlalchemy import ARRAY, Integer, bindparam, column, false, func, or_, select, values
+from sqlalchemy import ARRAY, Integer, bindparam, false, func, or_, select
 
 from core.appointments.models import Appointment
 from core.clients.models import Client, ContactMethod
@@ -316,15 +316,15 @@ def count_reachable(channel: Channel, appointment_ids: list[int]) -> Summary:
 
 def _id_groups(ids: list[int]):
     """Tables of ids (column `id`) that together hold `ids`: one `unnest(array)` on PostgreSQL
-    (one bound value, hash-joined), VALUES lists of COUNT_CHUNK elsewhere (SQLite's cap on
-    bound values)."""
+    (one bound value, hash-joined), IN lists of COUNT_CHUNK elsewhere (SQLite's cap on bound
+    values)."""
     if db.session.get_bind().dialect.name == "postgresql":
         array = bindparam("ids", ids, type_=ARRAY(Integer))
         yield select(func.unnest(array).label("id")).subquery()
         return
     for start in range(0, len(ids), COUNT_CHUNK):
         chunk = ids[start:start + COUNT_CHUNK]
-        yield values(column("id", Integer), name="ids").data([(i,) for i in chunk])
+        yield select(Appointment.id.label("id")).where(Appointment.id.in_(chunk)).subquery()
 
 
 # ---- words for people --------------------------------------------------------------------
