@@ -66,12 +66,17 @@ class Config:
     RATELIMIT_STORAGE_URI = REDIS_URL
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # PIN attempts per IP address on the secure-message portal (unset: the portal's default).
+    PORTAL_PIN_RATE_LIMIT = os.environ.get("PORTAL_PIN_RATE_LIMIT") or None
 
     # Delivery pipeline: provider calls per second, shared by every worker (0 = no limit), and
     # how long a job holds a queued message before the sweeper may hand it to another job.
     PROVIDER_RATE_PER_SECOND = float(os.environ.get("PROVIDER_RATE_PER_SECOND", 30))
     DELIVERY_LEASE_SECONDS = int(os.environ.get("DELIVERY_LEASE_SECONDS", 600))
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", 25))
+    # A send to more appointments than this is counted in SQL in the request and planned in full
+    # by the fan-out job (smaller sends are planned, and refused exactly, in the request).
+    COMPOSE_SYNC_PLAN_LIMIT = int(os.environ.get("COMPOSE_SYNC_PLAN_LIMIT", 1000))
 
 
 class TestConfig(Config):

@@ -15,9 +15,10 @@ from core.messaging.models import Broadcast, Message
 
 @pytest.fixture
 def small_limit(app):
+    before = app.config["COMPOSE_SYNC_PLAN_LIMIT"]
     app.config["COMPOSE_SYNC_PLAN_LIMIT"] = 3
     yield
-    app.config.pop("COMPOSE_SYNC_PLAN_LIMIT")
+    app.config["COMPOSE_SYNC_PLAN_LIMIT"] = before
 
 
 def _send(make_user, ids, body="Hi {{ first_name }}", channel="sms"):
