@@ -25,6 +25,7 @@ def secure_helpers():
         "secure_default_hours": secure_ops.lifetime_default,
         "secure_action_form": ActionForm,
         "portal_business_name": business_name,
+        "is_secure_notice": lambda message: secure_ops.SLOT in (message.body or ""),
     }
 
 

@@ -179,3 +179,10 @@ def test_an_old_notice_still_shows_the_status_after_a_resend(client_for, send_se
     page = client_for(Role.READ_ONLY).get(f"/messages/{old_notice}").get_data(as_text=True)
     assert "Secure message" in page and "1 time(s)" in page
     assert sent.token not in page  # the dead link was taken out of the old notice
+
+
+def test_the_outbox_marks_a_secure_notice_and_never_shows_its_text(client_for, send_secure):
+    send_secure()
+    page = client_for(Role.READ_ONLY).get("/messages/outbox").get_data(as_text=True)
+    assert "Secure link" in page
+    assert SECRET_TEXT not in page and secure_ops.SLOT not in page
