@@ -120,7 +120,7 @@ def start_worker(app, log=None, **extra) -> subprocess.Popen:
                             start_new_session=True)
 
 
-def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
     """Warm-stop a worker (SIGTERM to its group), then kill it if it lingers."""
     import signal
 

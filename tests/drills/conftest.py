@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bench.env import stop as stop_worker  # noqa: F401  (used by the drills)
 from bench.fake import AutoVonage, vonage_env
 from core.extensions import db
 from core.messaging.models import Message
 from tests.fake_vonage import vonage_ca  # noqa: F401  (fixture)
+from tests.processes import descendants, kill_worker  # noqa: F401  (used by the drills)
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = int(os.environ.get("DRILL_SIZE", "0"))  # `make bench` runs the drills larger
@@ -110,54 +112,6 @@ def post(session, url: str, params: dict, tries: int = 5) -> tuple[int, int]:
             return status, attempt
         time.sleep(0.2 * attempt)
     return status, tries
-
-
-def stop_worker(proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Warm shutdown (SIGTERM: the current job finishes), then SIGKILL if it lingers."""
-    import signal
-
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every live process below `pid` (RQ's work horse calls setsid(): not in our group)."""
-    children: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as stat:
-                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_worker(proc: subprocess.Popen) -> int:
-    """kill -9 the worker, its work horse and its scheduler at once, like a machine dying;
-    returns how many processes died."""
-    import signal
-
-    victims = [proc.pid, *descendants(proc.pid)]
-    for pid in reversed(victims):  # the horse first: it must not outlive its parent
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait(10)
-    return len(victims)
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.25, every=None):

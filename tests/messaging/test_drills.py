@@ -24,6 +24,7 @@ from tests.messaging.delivery_support import (
     statuses,
     wait_for,
 )
+from tests.processes import kill_worker
 
 pytestmark = pytest.mark.drill
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,8 +47,7 @@ def _sent(broadcast_id: int) -> int:
 
 def _kill(proc: subprocess.Popen) -> None:
     """SIGKILL the worker, its work horse and its scheduler at once, like a machine dying."""
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(10)
+    kill_worker(proc)
 
 
 def _phone_counts() -> Counter:
