@@ -26,11 +26,31 @@ class JobIdFilter(logging.Filter):
         return True
 
 
+# Sessions a work horse inherited from its parent: kept referenced and never closed, because
+# their connections' sockets belong to the parent (closing one would send a ROLLBACK or a
+# Terminate down the parent's connection). The horse leaves through os._exit, so they are
+# never finalised.
+_INHERITED: list = []
+
+
+def forget_inherited_sessions() -> None:
+    """Make `db.session` start afresh in a forked process without touching the parent's."""
+    registry = db.session.registry
+    held = getattr(registry, "registry", None)
+    if isinstance(held, dict):  # a ScopedRegistry (Flask-SQLAlchemy: one per app context)
+        _INHERITED.extend(held.values())
+        held.clear()
+    elif registry.has():
+        _INHERITED.append(registry())
+        registry.clear()
+    db.engine.dispose(close=False)  # the pool's idle connections stay the parent's too
+
+
 class TidingsWorker(Worker):
-    """An RQ worker whose work horses start with a fresh database pool."""
+    """An RQ worker whose work horses start with a fresh database pool and session."""
 
     def main_work_horse(self, job, queue):
-        db.engine.dispose(close=False)
+        forget_inherited_sessions()
         return super().main_work_horse(job, queue)
 
 

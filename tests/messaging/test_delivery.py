@@ -162,9 +162,9 @@ def test_a_claim_prevents_double_sends_when_jobs_share_ids(app, fast, run_worker
 
 def _work(app):
     """A worker process of its own (forked), as a second machine would run."""
-    from worker import make_worker
+    from worker import forget_inherited_sessions, make_worker
 
-    db.engine.dispose(close=False)
+    forget_inherited_sessions()
     make_worker(app).work(burst=True)
 
 

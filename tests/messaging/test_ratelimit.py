@@ -3,7 +3,6 @@
 import multiprocessing
 import time
 
-from core.extensions import db
 from core.jobs import queue, redis
 from core.messaging import ratelimit, tasks
 from core.messaging.pipeline import enqueue_delivery
@@ -87,7 +86,7 @@ def test_delivery_by_several_workers_keeps_to_the_provider_rate(app, scripted):
 
 
 def _work(app):
-    from worker import make_worker
+    from worker import forget_inherited_sessions, make_worker
 
-    db.engine.dispose(close=False)
+    forget_inherited_sessions()
     make_worker(app).work(burst=True)

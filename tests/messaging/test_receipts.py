@@ -176,7 +176,9 @@ def test_receipts_for_two_parts_arriving_together_both_count(app, fast, scripted
 
 def _apply_all(provider_ids, barrier):
     """A webhook process: one part's receipt per message, in step with the other process."""
-    db.engine.dispose(close=False)
+    from worker import forget_inherited_sessions
+
+    forget_inherited_sessions()
     for provider_id in provider_ids:
         barrier.wait(10)
         _receipt(provider_id, "delivered")
