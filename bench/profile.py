@@ -1,7 +1,8 @@
-"""Profiles of the hot paths with pyinstrument: `python -m bench.profile delivery|compose`.
+"""Profiles of the hot paths with pyinstrument: `python -m bench.profile delivery|compose|fanout`.
 
 delivery: one delivery job of 200 messages in-process through VonageSmsProvider to the fake.
 compose: create_broadcast() to N appointments (the compose POST's work).
+fanout: the fan-out job of a broadcast to N appointments (rows, events, delivery jobs).
 """
 
 import logging
@@ -62,8 +63,28 @@ def compose(size: int = 10_000) -> str:
         return profiler.output_text(unicode=False, color=False)
 
 
+def fanout(size: int = 20_000) -> str:
+    """The profile of the fan-out job of a broadcast to `size` appointments."""
+    from core.jobs import queue
+    from core.messaging import compose as c
+    from core.messaging import tasks
+
+    with application("postgresql"):
+        ids = data.appointments(size)
+        broadcast = c.create_broadcast(actor=None, channel="sms",
+                                       recipients={"appointment_ids": ids},
+                                       body="Hello {{ first_name }}, we are closed today.")
+        queue("default").empty()
+        profiler = Profiler()
+        profiler.start()
+        tasks.fan_out(broadcast.id)
+        profiler.stop()
+        return profiler.output_text(unicode=False, color=False)
+
+
 if __name__ == "__main__":
     logging.getLogger("alembic").setLevel(logging.WARNING)
     name = sys.argv[1] if len(sys.argv) > 1 else "delivery"
-    size = int(sys.argv[2]) if len(sys.argv) > 2 else (200 if name == "delivery" else 10_000)
-    print({"delivery": delivery, "compose": compose}[name](size))
+    default = {"delivery": 200, "fanout": 20_000}.get(name, 10_000)
+    size = int(sys.argv[2]) if len(sys.argv) > 2 else default
+    print({"delivery": delivery, "compose": compose, "fanout": fanout}[name](size))

@@ -1,5 +1,7 @@
 """Phone numbers: parse to E.164, refuse what cannot receive a text, guess the time zone."""
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import PhoneNumberType, carrier, timezone
 
@@ -42,6 +44,23 @@ def mobile_e164(raw: str, region: str = "US") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=65536)
+def kind(number: str | None) -> str | None:
+    """'mobile', 'landline' or 'invalid' for a stored number; None when there is none.
+
+    Clients store it with their mobile (`Client.mobile_kind`), so a mass send does not run
+    libphonenumber once per recipient."""
+    if not number:
+        return None
+    try:
+        parsed = phonenumbers.parse(number, None if number.startswith("+") else "US")
+    except phonenumbers.NumberParseException:
+        return "invalid"
+    if not phonenumbers.is_valid_number(parsed):
+        return "invalid"
+    return "mobile" if phonenumbers.number_type(parsed) in TEXTABLE else "landline"
+
+
 def timezone_of(e164: str) -> str | None:
     """The time zone of a number when it has exactly one (a US area code, most countries)."""
     try:
@@ -63,4 +82,5 @@ def pretty(e164: str | None) -> str:
         return e164
 
 
-__all__ = ["PhoneError", "carrier", "mobile_e164", "parse", "pretty", "timezone_of", "to_e164"]
+__all__ = ["PhoneError", "carrier", "kind", "mobile_e164", "parse", "pretty", "timezone_of",
+           "to_e164"]

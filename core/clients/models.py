@@ -3,9 +3,10 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core import phones
 from core.extensions import db
 from core.types import UTCDateTime, utcnow
 
@@ -22,6 +23,10 @@ class ContactMethod(enum.StrEnum):
         return {"text": "Text", "email": "Email", "none": "Do Not Contact"}[self.value]
 
 
+def _kind_on_insert(context) -> str | None:
+    return phones.kind(context.get_current_parameters().get("mobile"))
+
+
 class Client(db.Model):
     """A person the business serves; mobile is stored in E.164."""
 
@@ -32,6 +37,10 @@ class Client(db.Model):
     last_name: Mapped[str] = mapped_column(String(80), default="")
     company: Mapped[str] = mapped_column(String(120), default="")
     mobile: Mapped[str | None] = mapped_column(String(20), index=True)
+    # 'mobile', 'landline' or 'invalid' (migration 0005): worked out whenever the mobile is
+    # written, through the ORM or a Core INSERT, so a mass send need not parse every number.
+    # NULL (a row written otherwise) means "not known yet": the plan checks the number itself.
+    mobile_kind: Mapped[str | None] = mapped_column(String(10), default=_kind_on_insert)
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     contact_method: Mapped[str] = mapped_column(String(10), default=ContactMethod.TEXT)
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -47,3 +56,8 @@ class Client(db.Model):
     @property
     def method(self) -> ContactMethod:
         return ContactMethod(self.contact_method)
+
+
+@event.listens_for(Client.mobile, "set")
+def _mobile_changed(client, value, _old, _initiator):
+    client.mobile_kind = phones.kind(value)

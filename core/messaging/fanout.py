@@ -8,11 +8,13 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import NamedTuple
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
+from core.bulk import insert_rows
 from core.extensions import db
-from core.messaging.models import Broadcast, BroadcastStatus, Direction, Status
+from core.messaging.models import Broadcast, BroadcastStatus, Direction, MessageEvent, Status
 from core.messaging.pipeline import (
     CHUNK,
     claim_broadcast,
@@ -27,13 +29,13 @@ from core.messaging.transitions import (
     label,
     lease,
     write_audits,
-    write_events,
 )
 from core.types import utcnow
 
 log = logging.getLogger(__name__)
 
-INSERT_CHUNK = 500
+INSERT_CHUNK = 2000  # rows per transaction (and per statement on PostgreSQL)
+EVENTS = MessageEvent.__table__
 STALE_AFTER = timedelta(minutes=5)  # a fan-out silent this long is taken over
 
 
@@ -112,26 +114,31 @@ def _cancelled(broadcast_id: int) -> bool:
 
 
 def _insert(broadcast_id: int, planned: list) -> list[tuple[int, datetime | None]]:
-    """Bulk-insert one chunk (one executemany) with its events; returns the queued (id, send_at)."""
+    """Bulk-insert one chunk with its events (one statement each); returns the queued
+    (id, send_at) in id order."""
     if not planned:
         return []
     now, hold = utcnow(), lease()
-    c = MESSAGES.c
-    # RETURNING carries everything needed afterwards, so row order does not matter (SQLite
-    # batches an executemany only when it need not keep the parameters' order).
-    rows = db.session.execute(
-        insert(MESSAGES).returning(c.id, c.client_id, c.appointment_id, c.channel, c.to_addr,
-                                   c.status, c.reason, c.send_at),
-        [_row(broadcast_id, p, now, hold) for p in planned],
-    ).all()
-    write_events([{"message_id": r.id, "status": r.status, "detail": r.reason or "Queued"}
-                  for r in rows], now)
+    rows = [_row(broadcast_id, p, now, hold) for p in planned]
+    ids = insert_rows(MESSAGES, rows, with_ids=True)
+    made = list(zip(ids, rows, strict=True))
+    insert_rows(EVENTS, [{"message_id": i, "status": r["status"], "at": now, "code": "",
+                          "detail": r["reason"] or "Queued"} for i, r in made])
     write_audits([
         audit_row("message.skipped",
-                  f"{label(r.channel)} to {r.to_addr or 'nobody'} not sent: {r.reason}", r)
-        for r in rows if r.status == Status.SKIPPED
+                  f"{label(p.channel)} to {p.to_addr or 'nobody'} not sent: {r['reason']}",
+                  _Ref(i, p.client_id, p.appointment_id))
+        for i, p, r in zip(ids, planned, rows, strict=True) if r["status"] == Status.SKIPPED
     ])
-    return sorted((r.id, r.send_at) for r in rows if r.status == Status.QUEUED)
+    return sorted((i, r["send_at"]) for i, r in made if r["status"] == Status.QUEUED)
+
+
+class _Ref(NamedTuple):
+    """What an audit row needs of a message."""
+
+    id: int
+    client_id: int | None
+    appointment_id: int | None
 
 
 def _row(broadcast_id: int, p, now: datetime, hold: timedelta) -> dict:

@@ -18,16 +18,17 @@ from typing import NamedTuple
 import phonenumbers
 from sqlalchemy import ARRAY, Integer, bindparam, false, func, or_, select
 
+from core import phones
 from core.appointments.models import Appointment
+from core.bulk import id_in
 from core.clients.models import Client, ContactMethod
 from core.extensions import db
 from core.messaging import segments
 from core.messaging.models import Channel
 from core.messaging.templating import business_values, business_zone, compile_template, context_for
-from core.phones import TEXTABLE
 from core.types import utcnow
 
-CHUNK = 500
+CHUNK = 2000  # appointments per query
 COUNT_CHUNK = 5_000  # ids per counting query (SQLite allows 32,766 bound values)
 RENDER_CACHE = 50_000  # distinct merged texts kept per plan (a few MB at most)
 SKIP_OPTED_OUT = "Opted out"
@@ -67,6 +68,7 @@ class Recipient(NamedTuple):
     email: str | None
     contact_method: str
     opted_out: bool
+    mobile_kind: str | None = None  # stored with the number; None: work it out
     appointment_id: int | None = None
     start_at: datetime | None = None
     staff: str = ""
@@ -84,6 +86,7 @@ _CLIENT_COLUMNS = (
     Client.email,
     Client.contact_method,
     Client.opted_out,
+    Client.mobile_kind,
 )
 _APPOINTMENT_COLUMNS = (
     Appointment.id.label("appointment_id"),
@@ -149,7 +152,7 @@ def _appointment_recipients(ids: Iterable[int]) -> Iterator[Recipient]:
         rows = db.session.execute(
             select(*_CLIENT_COLUMNS, *_APPOINTMENT_COLUMNS)
             .join(Client, Appointment.client_id == Client.id)
-            .where(Appointment.id.in_(chunk))
+            .where(id_in(Appointment.id, chunk))
         ).all()
         by_id = {row.appointment_id: row for row in rows}
         for appointment_id in chunk:
@@ -192,24 +195,12 @@ def resolve_address(channel: Channel, person: Recipient) -> tuple[str, str | Non
         return person.mobile or "", SKIP_OPTED_OUT
     if not person.mobile:
         return "", SKIP_NO_MOBILE
-    kind = _number_kind(person.mobile)
+    kind = person.mobile_kind or phones.kind(person.mobile)
     if kind == "invalid":
         return person.mobile, SKIP_INVALID_NUMBER
     if kind == "landline" and channel in TEXT_CHANNELS:
         return person.mobile, SKIP_LANDLINE
     return person.mobile, None
-
-
-@lru_cache(maxsize=65536)
-def _number_kind(number: str) -> str:
-    """'mobile', 'landline' or 'invalid' (cached: the same numbers recur across sends)."""
-    try:
-        parsed = phonenumbers.parse(number, None if number.startswith("+") else "US")
-    except phonenumbers.NumberParseException:
-        return "invalid"
-    if not phonenumbers.is_valid_number(parsed):
-        return "invalid"
-    return "mobile" if phonenumbers.number_type(parsed) in TEXTABLE else "landline"
 
 
 def _duplicate(seen: set[tuple], person: Recipient, to_addr: str, subject: str, body: str):
