@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from blueprints.access import enforce_access
 from config import INSTANCE_DIR, Config
 from core import models  # noqa: F401  (registers every table)
+from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 
 
@@ -56,9 +57,13 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _init_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # not Config's own
         options.setdefault("connect_args", {"timeout": 30})
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"), render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

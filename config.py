@@ -46,7 +46,7 @@ class Config:
 
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL"))
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}  # connections are pinged when idle: core/database.py
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
     BUSINESS_NAME = os.environ.get("BUSINESS_NAME", "Tidings Demo Clinic")

@@ -13,6 +13,7 @@ from datetime import datetime
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import select, update
 
+from core.bulk import id_in
 from core.clients.models import Client
 from core.extensions import db
 from core.messaging import ratelimit
@@ -21,13 +22,14 @@ from core.messaging.transitions import (
     MESSAGES,
     TEXTS,
     Due,
+    Sent,
     claim,
     is_due,
     lease,
     record_failed,
     record_reconcile,
     record_retry,
-    record_sent,
+    record_sent_many,
     skip_opted_out,
 )
 from core.providers import registry
@@ -50,7 +52,7 @@ def load_due(message_ids: list[int], now: datetime) -> list[Due]:
                MESSAGES.c.from_addr, MESSAGES.c.subject, MESSAGES.c.body, MESSAGES.c.attempts,
                Client.opted_out)
         .outerjoin(Client, Client.id == MESSAGES.c.client_id)
-        .where(MESSAGES.c.id.in_(message_ids), MESSAGES.c.status == Status.QUEUED,
+        .where(id_in(MESSAGES.c.id, message_ids), MESSAGES.c.status == Status.QUEUED,
                MESSAGES.c.direction == Direction.OUT, is_due(now))
         .order_by(MESSAGES.c.id)
     ).all()
@@ -74,11 +76,35 @@ class Holder:
         if remaining:
             db.session.execute(
                 update(MESSAGES)
-                .where(MESSAGES.c.id.in_(remaining), MESSAGES.c.status == Status.QUEUED)
+                .where(id_in(MESSAGES.c.id, remaining), MESSAGES.c.status == Status.QUEUED)
                 .values(held_until=utcnow() + lease())
             )
             db.session.commit()
         self.last = time.monotonic()
+
+
+class Recorder:
+    """What the provider said about the messages just sent, written in the transaction of
+    the next claim (one commit per message instead of two), before a nap, and at the end.
+
+    Every send is still preceded by the commit of its own claim, and that commit carries the
+    previous message's record: a worker killed mid-send leaves exactly one message to
+    reconcile, as when each record had its own commit."""
+
+    def __init__(self):
+        self.pending: list[Sent] = []
+
+    def add(self, sent: Sent) -> None:
+        self.pending.append(sent)
+
+    def write(self) -> None:
+        """Write what is pending into the current transaction; the caller commits."""
+        pending, self.pending = self.pending, []
+        record_sent_many(pending, commit=False)
+
+    def flush(self) -> None:
+        self.write()
+        db.session.commit()
 
 
 class Attachments:
@@ -113,14 +139,19 @@ def outgoing(due: Due, attachments: Attachments) -> Outgoing:
                     audio_url=audio)
 
 
-def send_one(due: Due, providers: dict, attachments: Attachments) -> tuple[str, datetime | None]:
+def send_one(due: Due, providers: dict, attachments: Attachments,
+             recorder: "Recorder") -> tuple[str, datetime | None]:
     """Deliver one message; returns the outcome and, for a retry, when it is due again."""
     if due.opted_out and due.channel in TEXTS:
         skip_opted_out(due)
         return "skipped", None
     provider = providers.get(due.channel) or registry.get_provider(due.channel)
     providers[due.channel] = provider
-    ratelimit.pace(provider.name)  # wait for our slot while nothing is claimed
+    wait = ratelimit.reserve(provider.name)  # our slot; wait for it while nothing is claimed
+    if wait > 0:
+        recorder.flush()  # what went is recorded now, not after the nap
+        time.sleep(wait)
+    recorder.write()  # the previous message's record, committed by the claim
     if not claim(due.id, provider.name):
         return "taken", None
     try:
@@ -148,7 +179,7 @@ def send_one(due: Due, providers: dict, attachments: Attachments) -> tuple[str, 
         db.session.rollback()
         record_reconcile(due, f"Provider error: {exc}")
         return "reconcile", None
-    record_sent(due, provider.name, result)
+    recorder.add(Sent(due, provider.name, result, utcnow()))
     return "sent", None
 
 
@@ -158,16 +189,18 @@ def deliver(message_ids: list[int]) -> dict[str, int]:
 
     due = load_due(message_ids, utcnow())
     holder, providers, attachments = Holder([d.id for d in due]), {}, Attachments()
+    recorder = Recorder()
     outcomes: dict[str, int] = defaultdict(int)
     retries: dict[datetime, list[int]] = defaultdict(list)
     try:
         for done, message in enumerate(due):
             holder.refresh(done)
-            outcome, at = send_one(message, providers, attachments)
+            outcome, at = send_one(message, providers, attachments, recorder)
             outcomes[outcome] += 1
             if at is not None:
                 retries[trigger_time(at)].append(message.id)
     finally:
+        recorder.flush()
         for at, ids in retries.items():
             enqueue_delivery(ids, at=at)
         finish_broadcasts({d.broadcast_id for d in due if d.broadcast_id is not None})

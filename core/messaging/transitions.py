@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, insert, or_, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, update
 
 from core.audit.models import AuditEvent
 from core.audit.operations import record
@@ -26,7 +26,7 @@ from core.messaging.models import (
     Status,
 )
 from core.providers.base import SendResult, TransientError
-from core.types import utcnow
+from core.types import UTCDateTime, utcnow
 
 MESSAGES = Message.__table__
 BROADCASTS = Broadcast.__table__
@@ -110,16 +110,35 @@ def label(channel: str) -> str:
 # ---- claiming and recording -----------------------------------------------------------------
 
 
+# The two statements of every send, built once (a statement built per call costs more Python
+# time than the database takes to run it).
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIM = (
+    update(MESSAGES)
+    .where(MESSAGES.c.id == bindparam("message_id"), MESSAGES.c.status == Status.QUEUED,
+           is_due(_NOW), not_cancelled())
+    .values(status=Status.SENDING, attempts=MESSAGES.c.attempts + 1, claimed_at=_NOW,
+            provider=bindparam("via"))
+)
+_RECORD_FACTS = (
+    update(MESSAGES).where(MESSAGES.c.id == bindparam("message_id"))
+    .values(provider=bindparam("via"), provider_id=bindparam("their_id"),
+            segments=bindparam("parts"), cost=bindparam("price"), sent_at=bindparam("at"),
+            next_attempt_at=None)
+)
+IN_FLIGHT = (Status.SENDING, Status.RECONCILE)
+_RECORD_SENT = (
+    _RECORD_FACTS.where(MESSAGES.c.status.in_(IN_FLIGHT))
+    .values(status=Status.SENT.value, reason="").returning(MESSAGES.c.id)
+)
+
+
 def claim(message_id: int, provider: str, now: datetime | None = None) -> bool:
-    """Take a queued, due message for sending; False when another job has it or it is not due."""
+    """Take a queued, due message for sending, in its own commit; False when another job has
+    it or it is not due."""
     now = now or utcnow()
     claimed = db.session.execute(
-        update(MESSAGES)
-        .where(MESSAGES.c.id == message_id, MESSAGES.c.status == Status.QUEUED,
-               is_due(now), not_cancelled())
-        .values(status=Status.SENDING, attempts=MESSAGES.c.attempts + 1, claimed_at=now,
-                provider=provider)
-    ).rowcount
+        _CLAIM, {"message_id": message_id, "now": now, "via": provider}).rowcount
     if claimed:
         write_events([{"message_id": message_id, "status": Status.SENDING,
                        "detail": f"Sending through {provider}"}], now)
@@ -136,31 +155,53 @@ def _set_status(message_id: int, status: Status, from_statuses, **values) -> boo
     ).rowcount)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A message the provider accepted, waiting to be recorded."""
+
+    due: Due
+    provider: str
+    result: SendResult
+    at: datetime
+
+
 def record_sent(due: Due, provider: str, result: SendResult) -> None:
-    """Store what the provider said about an accepted message, and that it went."""
-    now = utcnow()
-    # Provider fields are stored even if a receipt already settled the status: they are facts.
-    open_ = MESSAGES.c.status.in_([Status.SENDING, Status.RECONCILE])
-    status = db.session.execute(
-        update(MESSAGES).where(MESSAGES.c.id == due.id).values(
-            status=case((open_, Status.SENT.value), else_=MESSAGES.c.status),
-            reason=case((open_, ""), else_=MESSAGES.c.reason),
-            provider=provider, provider_id=result.provider_id, segments=result.segments,
-            cost=result.cost, sent_at=now, next_attempt_at=None,
-        ).returning(MESSAGES.c.status)
-    ).scalar()
-    if status == Status.SENT:
-        write_events([{"message_id": due.id, "status": Status.SENT, "code": result.code[:40],
-                       "detail": f"Accepted by {provider} as {result.provider_id}"[:500]}], now)
-        write_audits([audit_row("message.sent", f"{label(due.channel)} sent to {due.to_addr}",
-                                due)])
-    if len(result.parts) > 1:
-        db.session.execute(insert(MessagePart.__table__), [
-            {"message_id": due.id, "seq": seq, "provider_id": part, "status": Status.SENT,
-             "code": "", "updated_at": now}
-            for seq, part in enumerate(result.parts, start=1)
-        ])
-    db.session.commit()
+    """Store what the provider said about one accepted message, and that it went."""
+    record_sent_many([Sent(due, provider, result, utcnow())])
+
+
+def record_sent_many(sent: list[Sent], commit: bool = True) -> None:
+    """Record accepted messages (with their events and audit rows); commit=False leaves the
+    commit to the caller.
+
+    A message a receipt has already settled keeps its status and only gains the provider's
+    facts."""
+    moving = []
+    for item in sent:  # one conditional UPDATE each: a receipt racing it waits or wins
+        values = {"message_id": item.due.id, "via": item.provider, "at": item.at,
+                  "their_id": item.result.provider_id, "parts": item.result.segments,
+                  "price": item.result.cost}
+        if db.session.execute(_RECORD_SENT, values).first():
+            moving.append(item)
+        else:  # already settled by a receipt (or gone): the provider's fields are still facts
+            db.session.execute(_RECORD_FACTS, values)
+    write_events([{"message_id": s.due.id, "status": Status.SENT, "code": s.result.code[:40],
+                   "at": s.at,
+                   "detail": f"Accepted by {s.provider} as {s.result.provider_id}"[:500]}
+                  for s in moving])
+    write_audits([audit_row("message.sent", f"{label(s.due.channel)} sent to {s.due.to_addr}",
+                            s.due) for s in moving])
+    write_parts([{"message_id": s.due.id, "seq": seq, "provider_id": part,
+                  "status": Status.SENT, "code": "", "updated_at": s.at}
+                 for s in sent if len(s.result.parts) > 1
+                 for seq, part in enumerate(s.result.parts, start=1)])
+    if commit:
+        db.session.commit()
+
+
+def write_parts(rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(insert(MessagePart.__table__), rows)
 
 
 def record_failed(due: Due, reason: str, code: str = "", from_statuses=(Status.SENDING,)) -> bool:
