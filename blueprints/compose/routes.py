@@ -53,6 +53,8 @@ def _recipients(form: ComposeForm) -> dict:
 def _uploads(form: ComposeForm) -> list[files.Upload]:
     """The files of the chosen channel's upload field (the other fields are ignored)."""
     name = UPLOAD_FIELDS.get(form.channel.data)
+    if form.channel.data == Channel.SMS and form.secure.data:
+        name = "files"  # a secure text's files wait in the portal
     if name is None:
         return []
     chosen = getattr(form, name).data

@@ -75,9 +75,10 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
 
     `secure` ({"pin": "", "lifetime_hours": 72}) sends the text through the secure portal.
     """
-    checked = check(channel=channel, recipients=recipients, subject=subject, body=body,
-                    send_at=send_at, uploads=list(attachments))
     secure_options = _secure_options(channel, secure)
+    checked = check(channel=channel, recipients=recipients, subject=subject, body=body,
+                    send_at=send_at, uploads=list(attachments),
+                    secure=secure_options is not None)
     broadcast = Broadcast(
         created_by_id=getattr(actor, "id", None), channel=checked.channel.value,
         subject=checked.subject, body=checked.body, recipients=checked.recipients,
@@ -180,12 +181,12 @@ def _status_for(send_at: datetime) -> str:
 
 
 def check(*, channel, recipients, subject="", body="", send_at=None, uploads=(),
-          has_audio=False, has_images=False) -> ValidSend:
+          has_audio=False, has_images=False, secure=False) -> ValidSend:
     """Every rule a send must pass, in the order a person would fix them; raises ComposeError."""
     channel = _channel(channel)
     spec = check_recipients(channel, recipients)
     subject, body = _clean_text(channel, subject, body)
-    checked_files = _check_uploads(channel, list(uploads))
+    checked_files = _check_uploads(channel, list(uploads), secure)
     has_audio = has_audio or any(f.kind == files.AUDIO for f in checked_files)
     has_images = has_images or any(f.kind == files.IMAGE for f in checked_files)
     _check_text(channel, subject, body, has_audio, has_images)
@@ -283,20 +284,22 @@ def _address(channel: Channel, address: str) -> str:
         raise ComposeError(str(exc)) from None
 
 
-def _check_uploads(channel: Channel, uploads: list) -> list[files.Checked]:
+def _check_uploads(channel: Channel, uploads: list, secure: bool = False) -> list[files.Checked]:
+    """The uploads a send may carry; a secure text keeps files in the portal, as email does."""
     uploads = [u for u in uploads if u.filename or u.data]
     try:
+        if channel == Channel.EMAIL or (secure and channel == Channel.SMS):
+            return files.check_files(uploads)
         if channel == Channel.MMS:
             return files.check_images(uploads)
-        if channel == Channel.EMAIL:
-            return files.check_files(uploads)
         if channel == Channel.VOICE:
             return files.check_audio(uploads)
     except files.AttachmentError as exc:
         raise ComposeError(str(exc)) from None
     if uploads:
         raise ComposeError("A text message (SMS) cannot carry files: choose Picture message "
-                           "for pictures, or Email for files.")
+                           "for pictures, Email for files, or Send securely to keep them in "
+                           "the secure portal.")
     return []
 
 

@@ -75,6 +75,13 @@
     form.querySelectorAll("[data-channels]").forEach((el) => {
       el.hidden = !el.dataset.channels.split(" ").includes(channel);
     });
+    // Files on a text only go with "Send securely" (they wait in the portal).
+    const secure = form.querySelector('input[name="secure"]');
+    form.querySelectorAll("[data-secure-only]").forEach((el) => {
+      if (el.dataset.secureOnly.split(" ").includes(channel) && !(secure && secure.checked)) {
+        el.hidden = true;
+      }
+    });
     const recipients = checked(form, "recipients");
     form.querySelectorAll("[data-recipients]").forEach((el) => {
       el.hidden = recipients !== null && el.dataset.recipients !== recipients;

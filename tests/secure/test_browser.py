@@ -84,3 +84,22 @@ def test_client_reads_a_secure_message_on_a_phone(phone, live_server, signed_in,
     expect(status.get_by_role("button", name="Resend a fresh link")).to_be_visible()
     status.scroll_into_view_if_needed()
     screenshot(staff, "secure-status")
+
+
+def test_files_on_a_text_appear_only_with_send_securely(live_server, signed_in,  # noqa: F811
+                                                        secure_on):
+    from core.auth.models import Role
+
+    page = signed_in(Role.EDIT)
+    page.goto(f"{live_server}/compose/")
+    files = page.locator("#files")
+    page.get_by_label("Text (SMS)").check()
+    expect(files).to_be_hidden()  # a plain text carries no files
+
+    page.get_by_label("Send securely (the client gets a link, not the text)").check()
+    expect(files).to_be_visible()
+    expect(page.get_by_text("The files stay in the secure portal")).to_be_visible()
+
+    page.get_by_label("Email", exact=True).check()
+    expect(files).to_be_visible()
+    expect(page.get_by_text("The files stay in the secure portal")).to_be_hidden()

@@ -183,6 +183,22 @@ def test_attachment_downloads_only_after_the_pin(app, client, send_secure):
     assert SECRET_TEXT not in sent.notice.body and not sent.notice.media
 
 
+def test_a_secure_text_keeps_its_files_in_the_portal(app, client, send_secure):
+    data = pdf(800)
+    sent = send_secure(pin="1357", channel="sms", attachments=[("referral.pdf", data)])
+    file_id = db.session.execute(db.text("select id from secure_files")).scalar()
+    assert client.get(f"{sent.url}/file/{file_id}").status_code == 404  # not before the PIN
+
+    _open(client, sent, pin="1357")
+    assert "referral.pdf" in client.get(f"{sent.url}/message").get_data(as_text=True)
+    response = client.get(f"{sent.url}/file/{file_id}")
+    assert response.status_code == 200 and response.data == data
+    # The text message was a plain SMS with the link: no picture, no text, no file.
+    assert SECRET_TEXT not in sent.notice.body and not sent.notice.media
+    assert db.session.scalar(db.select(Message.channel).where(
+        Message.direction == Direction.OUT)) == "sms"
+
+
 def test_the_client_may_reply_once_and_it_lands_in_the_inbox(client, send_secure, run_worker):
     sent = send_secure()
     _open(client, sent)

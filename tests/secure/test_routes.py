@@ -1,5 +1,9 @@
 """Staff side: compose "Send securely", the status on the message page, actions, settings."""
 
+import io
+
+import pytest
+
 from core.auth.models import Role
 from core.extensions import db
 from core.messaging.models import Broadcast
@@ -23,6 +27,30 @@ def test_compose_send_securely_sends_a_link_not_the_text(client_for, secure_on, 
     assert row.pin_hash and secure_ops.pin_matches(row.pin_hash, "2468")
     hours = (row.expires_at - row.created_at).total_seconds() / 3600
     assert 23.9 < hours < 24.1
+
+
+def test_compose_takes_files_on_a_text_only_when_it_goes_securely(client_for, secure_on,
+                                                                  make_client):
+    from core.messaging import attachments as files
+    from core.messaging.compose import ComposeError, check
+    from core.secure.models import SecureFile
+    from tests.compose.files import pdf
+
+    editor = client_for(Role.EDIT)
+    person = make_client()
+    form = {"recipients": "person", "client_id": str(person.id), "channel": "sms",
+            "when": "now", "body": SECRET_TEXT}
+
+    with pytest.raises(ComposeError, match="cannot carry files"):  # a plain text: no files
+        check(channel="sms", recipients={"client_id": person.id}, body="Hi",
+              uploads=[files.Upload("scan.pdf", pdf(300))])
+
+    secure = editor.post("/compose/", data={**form, "secure": "y", "secure_pin": "2468",
+                                            "files": (io.BytesIO(pdf(300)), "scan.pdf")},
+                         content_type="multipart/form-data")
+    assert secure.status_code == 303
+    stored = db.session.scalars(db.select(SecureFile)).one()
+    assert stored.filename == "scan.pdf" and b"%PDF" not in bytes(stored.data)
 
 
 def test_compose_refuses_secure_voice_a_bad_pin_and_a_disabled_feature(client_for, secure_on,
