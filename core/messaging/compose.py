@@ -192,7 +192,7 @@ def check(*, channel, recipients, subject="", body="", send_at=None, uploads=(),
     _check_text(channel, subject, body, has_audio, has_images)
     when = check_send_at(send_at)
     summary = _checked_summary(channel, spec, subject, body, when)
-    _check_plan(channel, summary)
+    _check_plan(channel, summary, secure)
     return ValidSend(channel, spec, subject, body, when, summary, checked_files)
 
 
@@ -336,10 +336,12 @@ def check_send_at(send_at: datetime | None) -> datetime:
     return max(send_at, now)
 
 
-def _check_plan(channel: Channel, summary: Summary) -> None:
+def _check_plan(channel: Channel, summary: Summary, secure: bool = False) -> None:
     if summary.total == 0:
         raise ComposeError("There is no one to send to: the selected appointments are gone.")
-    if channel in (Channel.SMS, Channel.MMS) and summary.longest > MAX_SMS_CHARS:
+    # A secure text's content stays in the portal (only the short notice is texted).
+    if (not secure and channel in (Channel.SMS, Channel.MMS)
+            and summary.longest > MAX_SMS_CHARS):
         raise ComposeError(
             f"The message is {summary.longest:,} characters once merged for the longest "
             f"recipient; a text may be at most {MAX_SMS_CHARS:,}. Shorten it."

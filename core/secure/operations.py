@@ -209,7 +209,7 @@ def prepare_broadcast(broadcast: Broadcast, options: dict, uploads) -> None:
 def secure_plan(broadcast: Broadcast):
     """The fan-out plan of a secure broadcast: one SecureMessage per recipient, and a notice
     with that recipient's link as the message text (the content never enters a Message)."""
-    from core.messaging.recipients import plan
+    from core.messaging.recipients import SKIP_TOO_LONG, plan
 
     opts = broadcast.options["secure"]
     clear = json.loads(settings.decrypt(opts["content"]))
@@ -226,6 +226,10 @@ def secure_plan(broadcast: Broadcast):
     existing = _existing_keys(broadcast.id)
     for content, notice in zip(plan(content_draft), plan(notice_draft), strict=True):
         key = (content.client_id, content.appointment_id, content.to_addr)
+        # The content is read in the portal, so only the notice must fit in a text.
+        reason = notice.skip_reason if content.skip_reason == SKIP_TOO_LONG else (
+            content.skip_reason)
+        content = replace(content, skip_reason=reason)
         if content.skip_reason or key in existing:
             yield replace(content, subject="", body="")  # fan-out skips or records it bare
             continue

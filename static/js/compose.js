@@ -75,12 +75,19 @@
     form.querySelectorAll("[data-channels]").forEach((el) => {
       el.hidden = !el.dataset.channels.split(" ").includes(channel);
     });
-    // Files on a text only go with "Send securely" (they wait in the portal).
-    const secure = form.querySelector('input[name="secure"]');
+    // Files on a text only go with "Send securely" (they wait in the portal), and a secure
+    // text is not measured as a text: only its short notice is texted.
+    const box = form.querySelector('input[name="secure"]');
+    const secure = !!(box && box.checked && !box.closest("[hidden]"));
     form.querySelectorAll("[data-secure-only]").forEach((el) => {
-      if (el.dataset.secureOnly.split(" ").includes(channel) && !(secure && secure.checked)) {
-        el.hidden = true;
-      }
+      if (el.dataset.secureOnly.split(" ").includes(channel) && !secure) el.hidden = true;
+    });
+    form.querySelectorAll("[data-unless-secure]").forEach((el) => {
+      if (secure) el.hidden = true;
+      else if (!el.dataset.channels) el.hidden = false;
+    });
+    form.querySelectorAll("[data-if-secure]").forEach((el) => {
+      el.hidden = !(secure && el.dataset.ifSecure.split(" ").includes(channel));
     });
     const recipients = checked(form, "recipients");
     form.querySelectorAll("[data-recipients]").forEach((el) => {

@@ -86,7 +86,7 @@ def test_client_reads_a_secure_message_on_a_phone(phone, live_server, signed_in,
     screenshot(staff, "secure-status")
 
 
-def test_files_on_a_text_appear_only_with_send_securely(live_server, signed_in,  # noqa: F811
+def test_a_secure_text_shows_its_files_field_and_no_sms_counter(live_server, signed_in,  # noqa: F811
                                                         secure_on):
     from core.auth.models import Role
 
@@ -96,9 +96,14 @@ def test_files_on_a_text_appear_only_with_send_securely(live_server, signed_in, 
     page.get_by_label("Text (SMS)").check()
     expect(files).to_be_hidden()  # a plain text carries no files
 
+    expect(page.locator("#live-count")).to_be_visible()
     page.get_by_label("Send securely (the client gets a link, not the text)").check()
     expect(files).to_be_visible()
     expect(page.get_by_text("The files stay in the secure portal")).to_be_visible()
+    # Not measured as one text: only the short notice with the link is texted.
+    expect(page.locator("#live-count")).to_be_hidden()
+    expect(page.locator("#compose-count")).to_be_hidden()
+    expect(page.get_by_text("the message itself stays in the portal")).to_be_visible()
 
     page.get_by_label("Email", exact=True).check()
     expect(files).to_be_visible()

@@ -199,6 +199,18 @@ def test_a_secure_text_keeps_its_files_in_the_portal(app, client, send_secure):
         Message.direction == Direction.OUT)) == "sms"
 
 
+def test_a_secure_text_longer_than_one_sms_may_go_and_is_read_whole(client, send_secure):
+    long_text = "Your results are in. " + "All values are within the normal range. " * 60
+    assert len(long_text) > 1600  # refused as a plain text (tests/compose)
+    sent = send_secure(channel="sms", body=long_text)
+
+    _open(client, sent)
+    page = client.get(f"{sent.url}/message").get_data(as_text=True)
+
+    assert long_text.strip() in " ".join(page.split())
+    assert len(sent.notice.body) < 160 and long_text[:40] not in sent.notice.body
+
+
 def test_the_client_may_reply_once_and_it_lands_in_the_inbox(client, send_secure, run_worker):
     sent = send_secure()
     _open(client, sent)
