@@ -1,9 +1,9 @@
 """Bulk writes and id lists that stay fast at 100,000 rows on both databases.
 
-On PostgreSQL a chunk of rows travels as one array per column (`INSERT … SELECT FROM
-unnest(…)`), and a list of ids as one array parameter (`= ANY(…)`): the statement text stays
-the same size whatever the chunk, so the driver neither parses thousands of placeholders nor
-sends a new query each time. SQLite gets plain executemany and IN lists.
+On PostgreSQL a chunk of rows goes in with `COPY` (ids taken from the sequence first, so each
+row's id is known without RETURNING), and a list of ids travels as one array parameter
+(`= ANY(…)`), so the driver never parses thousands of placeholders. SQLite gets the driver's
+plain executemany and IN lists.
 """
 
 from sqlalchemy import ARRAY, Table, any_, bindparam, cast, func, insert, select

@@ -29,7 +29,7 @@ from core.messaging.transitions import (
     record_failed,
     record_reconcile,
     record_retry,
-    record_sent_many,
+    record_sent,
     skip_opted_out,
 )
 from core.providers import registry
@@ -84,23 +84,24 @@ class Holder:
 
 
 class Recorder:
-    """What the provider said about the messages just sent, written in the transaction of
-    the next claim (one commit per message instead of two), before a nap, and at the end.
+    """What the provider said about the message just sent, written in the transaction of the
+    next claim (one commit per message instead of two), before a nap, and at the end.
 
     Every send is still preceded by the commit of its own claim, and that commit carries the
     previous message's record: a worker killed mid-send leaves exactly one message to
     reconcile, as when each record had its own commit."""
 
     def __init__(self):
-        self.pending: list[Sent] = []
+        self.pending: Sent | None = None
 
     def add(self, sent: Sent) -> None:
-        self.pending.append(sent)
+        self.pending = sent
 
     def write(self) -> None:
         """Write what is pending into the current transaction; the caller commits."""
-        pending, self.pending = self.pending, []
-        record_sent_many(pending, commit=False)
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            record_sent(pending)
 
     def flush(self) -> None:
         self.write()

@@ -20,7 +20,7 @@ from sqlalchemy import ARRAY, Integer, bindparam, false, func, or_, select
 
 from core import phones
 from core.appointments.models import Appointment
-from core.bulk import id_in
+from core.bulk import id_in, is_postgresql
 from core.clients.models import Client, ContactMethod
 from core.extensions import db
 from core.messaging import segments
@@ -309,7 +309,7 @@ def _id_groups(ids: list[int]):
     """Tables of ids (column `id`) that together hold `ids`: one `unnest(array)` on PostgreSQL
     (one bound value, hash-joined), IN lists of COUNT_CHUNK elsewhere (SQLite's cap on bound
     values)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if is_postgresql():
         array = bindparam("ids", ids, type_=ARRAY(Integer))
         yield select(func.unnest(array).label("id")).subquery()
         return

@@ -165,43 +165,27 @@ class Sent:
     at: datetime
 
 
-def record_sent(due: Due, provider: str, result: SendResult) -> None:
-    """Store what the provider said about one accepted message, and that it went."""
-    record_sent_many([Sent(due, provider, result, utcnow())])
-
-
-def record_sent_many(sent: list[Sent], commit: bool = True) -> None:
-    """Record accepted messages (with their events and audit rows); commit=False leaves the
-    commit to the caller.
-
-    A message a receipt has already settled keeps its status and only gains the provider's
-    facts."""
-    moving = []
-    for item in sent:  # one conditional UPDATE each: a receipt racing it waits or wins
-        values = {"message_id": item.due.id, "via": item.provider, "at": item.at,
-                  "their_id": item.result.provider_id, "parts": item.result.segments,
-                  "price": item.result.cost}
-        if db.session.execute(_RECORD_SENT, values).first():
-            moving.append(item)
-        else:  # already settled by a receipt (or gone): the provider's fields are still facts
-            db.session.execute(_RECORD_FACTS, values)
-    write_events([{"message_id": s.due.id, "status": Status.SENT, "code": s.result.code[:40],
-                   "at": s.at,
-                   "detail": f"Accepted by {s.provider} as {s.result.provider_id}"[:500]}
-                  for s in moving])
-    write_audits([audit_row("message.sent", f"{label(s.due.channel)} sent to {s.due.to_addr}",
-                            s.due) for s in moving])
-    write_parts([{"message_id": s.due.id, "seq": seq, "provider_id": part,
-                  "status": Status.SENT, "code": "", "updated_at": s.at}
-                 for s in sent if len(s.result.parts) > 1
-                 for seq, part in enumerate(s.result.parts, start=1)])
-    if commit:
-        db.session.commit()
-
-
-def write_parts(rows: list[dict]) -> None:
-    if rows:
-        db.session.execute(insert(MessagePart.__table__), rows)
+def record_sent(sent: Sent) -> None:
+    """Store what the provider said about an accepted message, and that it went, with its
+    event and audit row; the caller commits. A message a receipt has already settled keeps
+    its status and only gains the provider's facts."""
+    due, result = sent.due, sent.result
+    values = {"message_id": due.id, "via": sent.provider, "at": sent.at,
+              "their_id": result.provider_id, "parts": result.segments, "price": result.cost}
+    if db.session.execute(_RECORD_SENT, values).first():  # a racing receipt waits or wins
+        write_events([{"message_id": due.id, "status": Status.SENT, "code": result.code[:40],
+                       "detail": f"Accepted by {sent.provider} as {result.provider_id}"[:500]}],
+                     sent.at)
+        write_audits([audit_row("message.sent", f"{label(due.channel)} sent to {due.to_addr}",
+                                due)])
+    else:  # already settled by a receipt (or gone): the provider's fields are still facts
+        db.session.execute(_RECORD_FACTS, values)
+    if len(result.parts) > 1:
+        db.session.execute(insert(MessagePart.__table__), [
+            {"message_id": due.id, "seq": seq, "provider_id": part, "status": Status.SENT,
+             "code": "", "updated_at": sent.at}
+            for seq, part in enumerate(result.parts, start=1)
+        ])
 
 
 def record_failed(due: Due, reason: str, code: str = "", from_statuses=(Status.SENDING,)) -> bool:
