@@ -2,14 +2,20 @@
 
 The claim, the send and the record are separate steps on purpose (see transitions.py): the
 rate-limit wait happens before the claim, so a message is "sending" only for the moment the
-provider call takes, and a worker dying then leaves one message to reconcile, not a batch.
+provider call takes. A job runs DELIVERY_SENDERS senders side by side (threads, each with its
+own connection and provider client; one on SQLite), so one message's network wait overlaps
+another's database write: a worker dying mid-job leaves at most one message per sender to
+reconcile, never a batch.
 """
 
 import logging
+import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
+from functools import partial
 
+from flask import current_app
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import select, update
 
@@ -17,19 +23,18 @@ from core.bulk import id_in
 from core.clients.models import Client
 from core.extensions import db
 from core.messaging import ratelimit
+from core.messaging.ledger import Ledger
 from core.messaging.models import Direction, Status
 from core.messaging.transitions import (
     MESSAGES,
     TEXTS,
     Due,
     Sent,
-    claim,
     is_due,
     lease,
     record_failed,
     record_reconcile,
     record_retry,
-    record_sent,
     skip_opted_out,
 )
 from core.providers import registry
@@ -83,31 +88,6 @@ class Holder:
         self.last = time.monotonic()
 
 
-class Recorder:
-    """What the provider said about the message just sent, written in the transaction of the
-    next claim (one commit per message instead of two), before a nap, and at the end.
-
-    Every send is still preceded by the commit of its own claim, and that commit carries the
-    previous message's record: a worker killed mid-send leaves exactly one message to
-    reconcile, as when each record had its own commit."""
-
-    def __init__(self):
-        self.pending: Sent | None = None
-
-    def add(self, sent: Sent) -> None:
-        self.pending = sent
-
-    def write(self) -> None:
-        """Write what is pending into the current transaction; the caller commits."""
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            record_sent(pending)
-
-    def flush(self) -> None:
-        self.write()
-        db.session.commit()
-
-
 class Attachments:
     """Media URLs per broadcast, looked up once per job."""
 
@@ -140,24 +120,33 @@ def outgoing(due: Due, attachments: Attachments) -> Outgoing:
                     audio_url=audio)
 
 
+def provider_for(channel: str, providers: dict):
+    """This sender's provider for `channel` (made once); one that can call a hook right
+    before its request leaves gets the rate limiter's admission there."""
+    if channel not in providers:
+        provider = providers[channel] = registry.get_provider(channel)
+        if hasattr(provider, "before_wire"):
+            provider.before_wire = partial(ratelimit.admit, provider.name)
+    return providers[channel]
+
+
 def send_one(due: Due, providers: dict, attachments: Attachments,
-             recorder: "Recorder") -> tuple[str, datetime | None]:
+             ledger: Ledger) -> tuple[str, datetime | None]:
     """Deliver one message; returns the outcome and, for a retry, when it is due again."""
     if due.opted_out and due.channel in TEXTS:
         skip_opted_out(due)
         return "skipped", None
-    provider = providers.get(due.channel) or registry.get_provider(due.channel)
-    providers[due.channel] = provider
+    provider = provider_for(due.channel, providers)
     wait = ratelimit.reserve(provider.name)  # our slot; wait for it while nothing is claimed
     if wait > 0:
-        recorder.flush()  # what went is recorded now, not after the nap
+        ledger.flush()  # what went is recorded now, not after the nap
         time.sleep(wait)
-    recorder.write()  # the previous message's record, committed by the claim
-    if not claim(due.id, provider.name):
+    if not ledger.claim(due.id, provider.name):  # also writes the previous message's record
         return "taken", None
     try:
         message = outgoing(due, attachments)
-        ratelimit.admit(provider.name)
+        if not hasattr(provider, "before_wire"):  # else the provider admits at the wire
+            ratelimit.admit(provider.name)
         result = provider.send(message)
     except TransientError as exc:
         db.session.rollback()
@@ -180,31 +169,120 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
         db.session.rollback()
         record_reconcile(due, f"Provider error: {exc}")
         return "reconcile", None
-    recorder.add(Sent(due, provider.name, result, utcnow()))
+    ledger.add(Sent(due, provider.name, result, utcnow()))
     return "sent", None
+
+
+class Work:
+    """A job's due messages, handed out one at a time to its senders (thread-safe)."""
+
+    def __init__(self, due: list[Due]):
+        self.due = due
+        self.taken = 0
+        self.stopped = False
+        self.lock = threading.Lock()
+
+    def next(self) -> Due | None:
+        """The next message nobody has taken, or None when all are taken or we stopped."""
+        with self.lock:
+            if self.stopped or self.taken >= len(self.due):
+                return None
+            self.taken += 1
+            return self.due[self.taken - 1]
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+
+class Tally:
+    """What one sender did: outcomes counted, retries grouped by when they fall due."""
+
+    def __init__(self):
+        self.outcomes: dict[str, int] = defaultdict(int)
+        self.retries: dict[datetime, list[int]] = defaultdict(list)
+
+    def add(self, message: Due, outcome: str, at: datetime | None) -> None:
+        self.outcomes[outcome] += 1
+        if at is not None:
+            from core.messaging.pipeline import trigger_time
+
+            self.retries[trigger_time(at)].append(message.id)
+
+
+def send_all(work: Work, tally: Tally, holder: Holder | None = None) -> None:
+    """One sender: take messages until none are left, each claimed, sent and recorded (and,
+    when it is the only sender, keep the job's hold fresh between them)."""
+    providers, attachments, ledger = {}, Attachments(), Ledger()
+    try:
+        while (message := work.next()) is not None:
+            if holder is not None:
+                holder.refresh(work.taken - 1)
+            tally.add(message, *send_one(message, providers, attachments, ledger))
+    finally:
+        ledger.close()
+
+
+def sender_count(due: int) -> int:
+    """How many senders a job runs side by side (DELIVERY_SENDERS, at most one per message).
+
+    Each sender is a thread with its own database session and provider client, so one
+    message's network wait overlaps another's commit; SQLite has a single writer, so it
+    gets one sender."""
+    if db.engine.dialect.name == "sqlite":
+        return 1
+    return max(1, min(int(current_app.config.get("DELIVERY_SENDERS", 4)), due))
+
+
+def run_senders(work: Work, holder: Holder, tallies: list[Tally]) -> None:
+    """Run one sender per tally over `work` (in this thread when one), keeping the hold fresh."""
+    if len(tallies) == 1:
+        send_all(work, tallies[0], holder)
+        return
+    app = current_app._get_current_object()
+    errors: list[BaseException] = []
+
+    def sender(tally: Tally) -> None:
+        with app.app_context():  # its own session, so its own connection
+            try:
+                send_all(work, tally)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the job's thread
+                errors.append(exc)
+                work.stop()
+
+    threads = [threading.Thread(target=sender, args=(t,), name=f"sender-{n}", daemon=True)
+               for n, t in enumerate(tallies)]
+    for thread in threads:
+        thread.start()
+    try:
+        while alive := [thread for thread in threads if thread.is_alive()]:
+            holder.refresh(work.taken)
+            alive[0].join(0.5)
+    finally:  # a job timeout lands here: let every sender finish the message it holds
+        work.stop()
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
 
 
 def deliver(message_ids: list[int]) -> dict[str, int]:
     """Send every message of `message_ids` that is still queued and due; count the outcomes."""
-    from core.messaging.pipeline import enqueue_delivery, finish_broadcasts, trigger_time
+    from core.messaging.pipeline import enqueue_delivery, finish_broadcasts
 
     due = load_due(message_ids, utcnow())
-    holder, providers, attachments = Holder([d.id for d in due]), {}, Attachments()
-    recorder = Recorder()
-    outcomes: dict[str, int] = defaultdict(int)
-    retries: dict[datetime, list[int]] = defaultdict(list)
+    holder, work = Holder([d.id for d in due]), Work(due)
+    tallies = [Tally() for _ in range(sender_count(len(due)))]
     try:
-        for done, message in enumerate(due):
-            holder.refresh(done)
-            outcome, at = send_one(message, providers, attachments, recorder)
-            outcomes[outcome] += 1
-            if at is not None:
-                retries[trigger_time(at)].append(message.id)
+        run_senders(work, holder, tallies)
     finally:
-        recorder.flush()
-        for at, ids in retries.items():
-            enqueue_delivery(ids, at=at)
+        for tally in tallies:
+            for at, ids in tally.retries.items():
+                enqueue_delivery(ids, at=at)
         finish_broadcasts({d.broadcast_id for d in due if d.broadcast_id is not None})
+    outcomes = Counter()
+    for tally in tallies:
+        outcomes.update(tally.outcomes)
     log.info("delivered %d of %d messages: %s", outcomes["sent"], len(message_ids),
              dict(outcomes))
     return dict(outcomes)

@@ -4,6 +4,8 @@ The rules (the database is the truth, Redis only the trigger):
 - a queued message that is due and no job holds (held_until has passed, or was never set)
   is enqueued again; jobs hold their messages for DELIVERY_LEASE_SECONDS and renew the hold
   while they work, so a live job is never doubled, and a lost one is re-armed after the lease;
+- a message a sender claimed but never sent, because the database connection broke as the
+  claim was written (the sender noted it in Redis), is queued again (ledger.py);
 - a message "sending" for longer than SENDING_LEASE was caught mid-send by a dying worker:
   it goes to "reconcile" (never re-sent blindly; its delivery receipt settles it);
 - a message in "reconcile" with no receipt after RECONCILE_WINDOW is failed ("No delivery
@@ -22,6 +24,7 @@ from sqlalchemy import and_, func, or_, select, update
 from core.extensions import db
 from core.jobs import queue, redis
 from core.messaging.fanout import STALE_AFTER
+from core.messaging.ledger import release_unsent_claims
 from core.messaging.models import BroadcastStatus, Direction, Status
 from core.messaging.pipeline import (
     FAN_OUT,
@@ -64,6 +67,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     try:
         done = {
             "cancelled": _cancel_orphans(),
+            "unsent_claims": release_unsent_claims(),
             "reconcile": _stuck_sending(now),
             "no_receipt": _unconfirmed(now),
             "requeued": _requeue_due(now),

@@ -8,6 +8,7 @@ UnknownOutcomeError so it is reconciled from its receipt instead of being sent t
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -115,10 +116,15 @@ class _VonageProvider:
     def __init__(self, config: VonageConfig):
         self.config = config
         self._client: HttpClient | None = None
+        # Called right before each request goes on the wire (the pipeline's rate limiter
+        # admits the call there, so nothing the SDK does first can bunch calls up).
+        self.before_wire: Callable[[], object] | None = None
 
     def _http(self) -> HttpClient:
         if self._client is None:
             self._client = HttpClient(self._auth(), self._options(), SDK_VERSION)
+            _environment_once(self._client, self.config.rest_host)
+            _gate_requests(self._client, self)
         return self._client
 
     def _auth(self) -> Auth:
@@ -178,6 +184,38 @@ class _VonageProvider:
         return UnknownOutcomeError(
             f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
             "the message may have been sent — waiting for its receipt.", "dropped")
+
+
+def _gate_requests(client: HttpClient, provider: "_VonageProvider") -> None:
+    """Run `provider.before_wire` as the SDK's transport sends each request; a failure there
+    means nothing was sent, so it is a temporary error, never an unknown outcome."""
+    adapter = client._session.get_adapter("https://")
+    send = adapter.send
+
+    def gated_send(request, *args, **kwargs):
+        if provider.before_wire is not None:
+            try:
+                provider.before_wire()
+            except Exception as exc:  # noqa: BLE001 - e.g. Redis down: the request never left
+                raise TransientError(f"Not sent, the rate limiter failed: {_short(exc)}",
+                                     "limiter") from exc
+        return send(request, *args, **kwargs)
+
+    adapter.send = gated_send
+
+
+def _environment_once(client: HttpClient, host: str) -> None:
+    """Read the CA bundle from the environment once instead of on every request.
+
+    requests scans every environment variable for proxy settings on each send, which costs
+    more than a fifth of a send's CPU time. With no proxy configured there is nothing to look
+    up per request: keep the CA bundle (REQUESTS_CA_BUNDLE) it found and stop looking."""
+    session = client._session  # the SDK's requests.Session (it has no public accessor)
+    if requests.utils.getproxies():
+        return  # proxies may depend on the host (NO_PROXY): let requests decide per request
+    found = session.merge_environment_settings(f"https://{host}", {}, None, None, None)
+    session.verify = found["verify"]
+    session.trust_env = False
 
 
 def _short(exc: Exception) -> str:

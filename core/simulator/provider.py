@@ -42,7 +42,8 @@ class SimulatorProvider:
     def send(self, message: Outgoing) -> SendResult:
         """Put the message on the recipient's simulated phone and schedule its receipt.
 
-        The row joins the caller's transaction: it appears when the pipeline commits the send.
+        The phone is the simulator's own storage, so its row is committed at once, as a real
+        provider holds a message once it has answered (the pipeline records the send apart).
         """
         address = _refuse_or_address(message)
         media = [*message.media_urls, *([message.audio_url] if message.audio_url else [])]
@@ -52,6 +53,7 @@ class SimulatorProvider:
             body=message.body, media_url=(media[0] if media else "")[:500], media=media,
             sender=message.sender, provider_id=provider_id, client_ref=str(message.message_id),
         ))
+        db.session.commit()
         _schedule_receipt(provider_id)
         segments = count(message.body).segments if message.channel == Channel.SMS else 1
         cost = PRICES.get(message.channel, Decimal("0")) * segments

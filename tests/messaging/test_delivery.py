@@ -119,6 +119,7 @@ def test_an_unknown_outcome_is_reconciled_by_its_receipt_not_resent(app, fast, s
 
 def test_a_worker_dying_mid_send_leaves_the_message_for_reconciliation(app, fast, scripted,
                                                                        run_worker):
+    app.config["DELIVERY_SENDERS"] = 1  # one sender: exactly one message is in flight
     broadcast = make_broadcast(bulk_appointments(3))
     tasks.fan_out(broadcast.id)
     first, second, third = message_ids(broadcast.id)
@@ -136,6 +137,29 @@ def test_a_worker_dying_mid_send_leaves_the_message_for_reconciliation(app, fast
     assert db.session.get(Message, second).status == "reconcile"
     assert db.session.get(Message, third).status == "sent"
     assert [s["id"] for s in scripted_sends()] == [first, third]  # the second never re-sent
+
+
+def test_a_worker_dying_with_several_senders_leaves_only_their_messages_in_doubt(
+        app, fast, scripted, run_worker):
+    app.config["DELIVERY_SENDERS"] = 4
+    broadcast = make_broadcast(bulk_appointments(40))
+    tasks.fan_out(broadcast.id)
+    ids = message_ids(broadcast.id)
+    script(db.session.get(Message, ids[10]).to_addr, "crash")
+
+    run_worker()  # the work horse dies while its senders are busy
+    stuck = statuses(broadcast.id)
+    sweep(now() + timedelta(minutes=30))
+    run_worker()
+    in_doubt = [m for m in ids if db.session.get(Message, m).status == "reconcile"]
+    sends = Counter(s["id"] for s in scripted_sends())
+
+    senders = 4 if db.engine.dialect.name == "postgresql" else 1  # SQLite: one writer
+    assert 1 <= stuck["sending"] <= senders  # one claim per sender at most
+    assert ids[10] in in_doubt and len(in_doubt) == stuck["sending"]
+    assert all(count == 1 for count in sends.values())  # nothing sent twice
+    assert set(sends) | set(in_doubt) == set(ids)  # and nothing lost
+    assert statuses(broadcast.id) == {"sent": 40 - len(in_doubt), "reconcile": len(in_doubt)}
 
 
 def test_a_claim_prevents_double_sends_when_jobs_share_ids(app, fast, run_worker):

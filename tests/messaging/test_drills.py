@@ -55,15 +55,22 @@ def _phone_counts() -> Counter:
     return Counter(db.session.scalars(select(SimMessage.client_ref)))
 
 
+def app_senders() -> int:
+    """Messages one delivery job may have in flight at once (one per sender)."""
+    from core.messaging.delivery import sender_count
+
+    return sender_count(10**6)
+
+
 def _assert_each_sent_exactly_once(broadcast_id: int, total: int) -> None:
-    """Every message reached its phone once, except one caught mid-send (left to reconcile)."""
+    """Every message reached its phone once, except those caught mid-send (to reconcile)."""
     counts = statuses(broadcast_id)
     on_phone = _phone_counts()
     assert counts.get("queued", 0) == counts.get("sending", 0) == 0, counts
     assert max(on_phone.values()) == 1  # no duplicates
     reconcile = set(db.session.scalars(
         select(Message.id).where(Message.status == "reconcile")))
-    assert len(reconcile) <= 1  # at most the message in flight when the worker died
+    assert len(reconcile) <= app_senders()  # at most one in flight per sender at the kill
     sent = set(db.session.scalars(select(Message.id).where(
         Message.broadcast_id == broadcast_id, Message.status.in_(["sent", "delivered"]))))
     assert {int(ref) for ref in on_phone} == sent  # a message marked sent is on its phone

@@ -147,3 +147,37 @@ def test_missing_sender_refuses_without_calling_vonage(fake_vonage, vonage_confi
     with pytest.raises(PermanentError, match="No sender"):
         VonageSmsProvider(vonage_config(sender="")).send(_text())
     assert fake_vonage.seen() == []
+
+
+def test_the_rate_limiter_admits_each_request_as_it_leaves(fake_vonage, vonage_config):
+    """The hook runs once per request, after the SDK built it and before the server sees it."""
+    fake_vonage.script(SMS_PATH, sms_ok(("A", "0.01")), sms_ok(("B", "0.01")))
+    provider = VonageSmsProvider(vonage_config())
+    seen_at_admission = []
+    provider.before_wire = lambda: seen_at_admission.append(len(fake_vonage.seen(SMS_PATH)))
+    provider.send(_text())
+    provider.send(_text())
+    assert seen_at_admission == [0, 1]
+
+
+def test_a_failed_admission_sends_nothing_and_is_temporary(fake_vonage, vonage_config):
+    """A limiter that cannot answer (Redis down) means the text never left: retry it later."""
+
+    def limiter_down():
+        raise ConnectionError("Redis is unreachable")
+
+    provider = VonageSmsProvider(vonage_config())
+    provider.before_wire = limiter_down
+    with pytest.raises(TransientError, match="rate limiter failed"):
+        provider.send(_text())
+    assert fake_vonage.seen() == []
+
+
+def test_the_ca_bundle_of_the_environment_is_read_once_and_kept(fake_vonage, vonage_config,
+                                                               monkeypatch):
+    """The environment is read when the client is made (not per request), and still wins."""
+    fake_vonage.script(SMS_PATH, sms_ok(("A", "0.01")), sms_ok(("B", "0.01")))
+    provider = VonageSmsProvider(vonage_config())
+    assert provider.send(_text()).provider_id == "A"  # trusts the fake's CA from the env
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    assert provider.send(_text()).provider_id == "B"
