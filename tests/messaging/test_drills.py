@@ -73,7 +73,9 @@ def _assert_each_sent_exactly_once(broadcast_id: int, total: int) -> None:
     assert len(reconcile) <= app_senders()  # at most one in flight per sender at the kill
     sent = set(db.session.scalars(select(Message.id).where(
         Message.broadcast_id == broadcast_id, Message.status.in_(["sent", "delivered"]))))
-    assert {int(ref) for ref in on_phone} == sent  # a message marked sent is on its phone
+    phone = {int(ref) for ref in on_phone}
+    assert sent <= phone  # a message marked sent is on its phone
+    assert phone - sent <= reconcile  # one on the phone but unrecorded waits for its receipt
     assert len(sent) + len(reconcile) == total  # and none is lost
 
 
