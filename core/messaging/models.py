@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -87,6 +87,15 @@ class Message(db.Model):
         Index("ix_messages_to_addr", "to_addr", "id"),
         # One row per provider message id: replayed inbound webhooks store nothing twice.
         Index("uq_messages_provider_provider_id", "provider", "provider_id", unique=True),
+        # Outbox search (migration 0006_outbox_search, PostgreSQL only): trigram indexes serve
+        # "contains" (ILIKE '%…%') on the text, and on the address of messages with no client
+        # (a client's messages are found through the client), so most rows skip that one.
+        Index("ix_messages_text_trgm", "body", "subject", postgresql_using="gin",
+              postgresql_ops={"body": "gin_trgm_ops", "subject": "gin_trgm_ops"},
+              ).ddl_if(dialect="postgresql"),
+        Index("ix_messages_address_trgm", "to_addr", "from_addr", postgresql_using="gin",
+              postgresql_ops={"to_addr": "gin_trgm_ops", "from_addr": "gin_trgm_ops"},
+              postgresql_where=text("client_id IS NULL")).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
