@@ -88,11 +88,12 @@ class Message(db.Model):
         # One row per provider message id: replayed inbound webhooks store nothing twice.
         Index("uq_messages_provider_provider_id", "provider", "provider_id", unique=True),
         # Outbox search (migration 0006_outbox_search, PostgreSQL only): trigram indexes serve
-        # "contains" (ILIKE '%…%') on the text, and on the address of messages with no client
-        # (a client's messages are found through the client), so most rows skip that one.
+        # "contains" (ILIKE '%…%'). Both are partial, so a mass send and its status updates
+        # never write to them: a broadcast's messages are found by the broadcast's text, and
+        # a client's messages by the client, so only the rest need their own text indexed.
         Index("ix_messages_text_trgm", "body", "subject", postgresql_using="gin",
               postgresql_ops={"body": "gin_trgm_ops", "subject": "gin_trgm_ops"},
-              ).ddl_if(dialect="postgresql"),
+              postgresql_where=text("broadcast_id IS NULL")).ddl_if(dialect="postgresql"),
         Index("ix_messages_address_trgm", "to_addr", "from_addr", postgresql_using="gin",
               postgresql_ops={"to_addr": "gin_trgm_ops", "from_addr": "gin_trgm_ops"},
               postgresql_where=text("client_id IS NULL")).ddl_if(dialect="postgresql"),

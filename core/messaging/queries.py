@@ -1,8 +1,8 @@
 """Read-only queries behind the Outbox, Inbox and message detail pages.
 
 Lists are keyset-paged on the message id (never OFFSET, never a count over the whole table) and
-load each message with its client and appointment in the same statement, so a page costs a
-fixed number of queries whatever its length.
+load each message with its client in the same statement, so a page costs a fixed number of
+queries whatever its length.
 """
 
 from dataclasses import dataclass, field
@@ -13,7 +13,6 @@ from sqlalchemy import Select, and_, exists, func, or_, select, union
 from sqlalchemy.orm import aliased
 
 from core.appointments.models import Appointment
-from core.appointments.operations import message_counts
 from core.clients.models import Client
 from core.clients.operations import phone_digits, search_condition
 from core.extensions import db
@@ -46,11 +45,10 @@ class Filters:
 
 @dataclass
 class MessageRow:
-    """One list line: the message, its client and appointment, and what it answers (inbox)."""
+    """One list line: the message, its client, and what it answers (inbox)."""
 
     message: Message
     client: Client | None
-    appointment: Appointment | None
     answers: Message | None = None
     reply: Message | None = None  # outbox: the client's response to this message
 
@@ -144,12 +142,8 @@ def _fetch(direction: str, filters: Filters, keyset: list, order, limit: int) ->
 
 
 def _rows_query(direction: str) -> Select:
-    """Messages with their client and appointment (and, received ones, what they answer)."""
-    query = (
-        select(Message, Client, Appointment)
-        .outerjoin(Client, Client.id == Message.client_id)
-        .outerjoin(Appointment, Appointment.id == Message.appointment_id)
-    )
+    """Messages with their client (and, received ones, what they answer)."""
+    query = select(Message, Client).outerjoin(Client, Client.id == Message.client_id)
     if direction == Direction.IN:
         answered = aliased(Message, name="answered")
         query = query.add_columns(answered).outerjoin(
@@ -205,19 +199,24 @@ def _search_ids(direction: str, q: str, conditions: list, order, limit: int):
 
 
 def _matches(direction: str, q: str) -> list:
-    """Client name/company/number/email, job number, text, or the address of a clientless one."""
+    """The ways a message matches a search: its client, job number, text or address."""
     clients = select(Client.id).where(or_(search_condition(q), _like(Client.email, q)))
     jobs = select(Appointment.id).where(_like(Appointment.job_number, q))
-    # A message with a client went to (or came from) the client's number or email, which the
-    # client match covers; only messages without one are searched by their address, so the
-    # address index is small and costs writes to the clientless messages only.
+    broadcasts = select(Broadcast.id).where(or_(_like(Broadcast.body, q),
+                                                _like(Broadcast.subject, q)))
+    # A broadcast's messages are its text rendered for each client, so they are found by the
+    # broadcast's text (a few rows) and by the client: their own text needs no index, which
+    # spares every mass send and status update the cost of one. The same goes for the address
+    # of a message with a client: it is the client's number or email.
     party = Message.to_addr if direction == Direction.OUT else Message.from_addr
     # (202) 555-0101, 202.555.0101 and +1 202 555 0101 all find +12025550101.
     addresses = [_like(party, q), *(_like(party, digits) for digits in phone_digits(q))]
     return [
         Message.client_id.in_(clients),
         Message.appointment_id.in_(jobs),
-        or_(_like(Message.body, q), _like(Message.subject, q)),
+        Message.broadcast_id.in_(broadcasts),
+        and_(Message.broadcast_id.is_(None),
+             or_(_like(Message.body, q), _like(Message.subject, q))),
         and_(Message.client_id.is_(None), or_(*addresses)),
     ]
 
@@ -315,10 +314,11 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
 
 def appointment_folders(before_id: int | None = None, limit: int = 30) -> FolderPage:
     """Appointments that have outbound messages, newest appointment first, with counts."""
-    has_outbound = exists().where(
-        Message.appointment_id == Appointment.id, Message.direction == Direction.OUT
-    )
-    query = select(Appointment).where(has_outbound)
+    outbound = (Message.appointment_id == Appointment.id, Message.direction == Direction.OUT)
+    # Counted in the same statement, and only for the page's appointments (the LIMIT applies
+    # before the select list is computed).
+    count = select(func.count(Message.id)).where(*outbound).scalar_subquery()
+    query = select(Appointment, count).where(exists().where(*outbound))
     if before_id is not None:
         start = db.session.scalar(select(Appointment.start_at).where(Appointment.id == before_id))
         if start is not None:
@@ -329,11 +329,9 @@ def appointment_folders(before_id: int | None = None, limit: int = 30) -> Folder
                 )
             )
     query = query.order_by(Appointment.start_at.desc(), Appointment.id.desc()).limit(limit + 1)
-    found = list(db.session.scalars(query))
-    shown = found[:limit]
-    counts = message_counts(a.id for a in shown)
-    older = shown[-1].id if len(found) > limit else None
-    return FolderPage([Folder(a, counts.get(a.id, 0)) for a in shown], older)
+    found = [Folder(appointment, n) for appointment, n in db.session.execute(query)]
+    older = found[limit - 1].appointment.id if len(found) > limit else None
+    return FolderPage(found[:limit], older)
 
 
 def folder_appointment(appointment_id: int) -> Appointment | None:

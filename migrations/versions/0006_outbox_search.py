@@ -24,9 +24,12 @@ def upgrade():
         return
     # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    # Partial: a broadcast's messages are searched through the broadcast, a client's through
+    # the client, so a mass send and its status updates never write to these indexes.
     op.create_index("ix_messages_text_trgm", "messages", ["body", "subject"],
                     postgresql_using="gin",
-                    postgresql_ops={"body": TRIGRAMS, "subject": TRIGRAMS})
+                    postgresql_ops={"body": TRIGRAMS, "subject": TRIGRAMS},
+                    postgresql_where=sa.text("broadcast_id IS NULL"))
     op.create_index("ix_messages_address_trgm", "messages", ["to_addr", "from_addr"],
                     postgresql_using="gin",
                     postgresql_ops={"to_addr": TRIGRAMS, "from_addr": TRIGRAMS},
