@@ -24,6 +24,14 @@ try:  # attachments belong to compose; the detail page works without them
 except ImportError:  # pragma: no cover
     _attachments_of = None
 
+# Aliases of the messages table, made once: aliased() builds a proxy of every column, which
+# cost a list page more than its queries did when made per call.
+ANSWERED = aliased(Message, name="answered")
+EARLIER_OUT = aliased(Message, name="earlier_out")
+RESPONSE = aliased(Message, name="response")
+REPLY = aliased(Message, name="reply")
+INBOUND = aliased(Message, name="inbound")
+
 # "sent" is settled for sending, but a delivery receipt may still arrive within the validity
 # period (Vonage: up to 72 h), so the status column keeps watching it that long.
 WATCHED = {Status.QUEUED, Status.SENDING, Status.RECONCILE}
@@ -145,9 +153,8 @@ def _rows_query(direction: str) -> Select:
     """Messages with their client (and, received ones, what they answer)."""
     query = select(Message, Client).outerjoin(Client, Client.id == Message.client_id)
     if direction == Direction.IN:
-        answered = aliased(Message, name="answered")
-        query = query.add_columns(answered).outerjoin(
-            answered, answered.id == _answered_id(Message)
+        query = query.add_columns(ANSWERED).outerjoin(
+            ANSWERED, ANSWERED.id == _answered_id(Message)
         )
     return query
 
@@ -237,7 +244,7 @@ def _same_party(inbound, outbound):
 
 def _answered_id(inbound):
     """Correlated subquery: the most recent outbound sent to the sender before `inbound`."""
-    out = aliased(Message, name="earlier_out")
+    out = EARLIER_OUT
     return (
         select(out.id)
         .where(
@@ -276,7 +283,7 @@ def _response_condition(response: str):
 
 def _has_reply(extra=None):
     """Correlated EXISTS: an inbound text answers this outbound message (the Inbox's rule)."""
-    reply = aliased(Message, name="response")
+    reply = RESPONSE
     conditions = [reply.direction == Direction.IN, _same_party(reply, Message),
                   Message.sent_at.is_not(None), reply.created_at >= Message.sent_at,
                   _answered_id(reply) == Message.id]
@@ -290,7 +297,7 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
     sent = [m for m in messages if m.sent_at is not None and m.direction == Direction.OUT]
     if not sent:
         return {}
-    reply = aliased(Message, name="reply")
+    reply = REPLY
     answered = _answered_id(reply).label("answered_id")
     candidates = (
         select(reply.id.label("reply_id"), answered)
@@ -386,7 +393,7 @@ def message_detail(message_id: int) -> MessageDetail | None:
 
 def answered_by(inbound_id: int) -> Message | None:
     """The outbound message a received one answers (the same rule as the Inbox column)."""
-    inbound, answered = aliased(Message, name="inbound"), aliased(Message, name="answered")
+    inbound, answered = INBOUND, ANSWERED
     return db.session.scalar(
         select(answered)
         .select_from(inbound)
@@ -399,7 +406,7 @@ def reply_to(message: Message) -> Message | None:
     """The first inbound after an outbound message that answers it (and not a later one)."""
     if message.sent_at is None:
         return None
-    inbound = aliased(Message, name="reply")
+    inbound = REPLY
     if message.client_id is None:
         party = inbound.from_addr == message.to_addr
     else:
