@@ -2,8 +2,12 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
 
 from core.extensions import db
+
+SEARCH_INDEXES = {"ix_messages_text_trgm", "ix_messages_address_trgm"}
 
 
 def test_models_and_migrations_agree(app):
@@ -25,3 +29,17 @@ def _on_this_database(dialect: str):
         return dialect == "postgresql" or not using
 
     return include
+
+
+def test_outbox_search_migration_downgrades_and_upgrades(app):
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    db.session.remove()
+    downgrade(revision="0005_mobile_kind")
+    assert not SEARCH_INDEXES & _message_indexes()
+    upgrade(revision="heads")
+    assert (SEARCH_INDEXES <= _message_indexes()) == on_postgresql  # SQLite: a no-op
+
+
+def _message_indexes() -> set[str]:
+    db.engine.dispose()  # a fresh connection sees the new schema
+    return {index["name"] for index in inspect(db.engine).get_indexes("messages")}
