@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, exists, func, or_, select, union
 from sqlalchemy.orm import aliased
 
+from core import bulk
 from core.appointments.models import Appointment
 from core.clients.models import Client
 from core.clients.operations import phone_digits, search_condition
@@ -302,7 +303,7 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
     candidates = (
         select(reply.id.label("reply_id"), answered)
         .where(reply.direction == Direction.IN,
-               or_(reply.client_id.in_({m.client_id for m in sent if m.client_id}),
+               or_(bulk.id_in(reply.client_id, {m.client_id for m in sent if m.client_id}),
                    reply.from_addr.in_({m.to_addr for m in sent if not m.client_id})),
                reply.created_at >= min(m.sent_at for m in sent))
         .subquery()
@@ -310,7 +311,7 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
     query = (
         select(Message, candidates.c.answered_id)
         .join(candidates, candidates.c.reply_id == Message.id)
-        .where(candidates.c.answered_id.in_([m.id for m in sent]))
+        .where(bulk.id_in(candidates.c.answered_id, [m.id for m in sent]))
         .order_by(Message.created_at, Message.id)
     )
     found: dict[int, Message] = {}
@@ -360,7 +361,7 @@ def statuses(ids: list[int]) -> list[Message]:
     """The current state of these messages (for the polled status column)."""
     if not ids:
         return []
-    return list(db.session.scalars(select(Message).where(Message.id.in_(ids))))
+    return list(db.session.scalars(select(Message).where(bulk.id_in(Message.id, ids))))
 
 
 def message_detail(message_id: int) -> MessageDetail | None:
