@@ -1,5 +1,7 @@
 """Outbox, Inbox, the polled status column and the message detail page."""
 
+from functools import lru_cache
+
 from flask import abort, current_app, render_template, request, url_for
 
 from blueprints.access import requires
@@ -8,6 +10,7 @@ from blueprints.mailbox.forms import MessageFilterForm, OutboxFilterForm
 from blueprints.rendering import is_htmx, render
 from core.auth.models import Role
 from core.messaging import queries
+from core.phones import pretty
 
 PAGE_SIZE = 50
 MAX_POLLED = 200
@@ -96,8 +99,15 @@ def _folder_heading(form):
 
 @bp.context_processor
 def _helpers():
-    # Times and numbers use the app-wide filters `local_time` and `pretty_phone`.
-    return {"url_with": url_with}
+    # Times use the app-wide filter `local_time`; numbers go through `phone`, the app-wide
+    # formatting remembered per number, since parsing one cost a list page ~5 ms of its 50 rows.
+    return {"url_with": url_with, "phone": phone}
+
+
+@lru_cache(maxsize=4096)
+def phone(address: str | None) -> str:
+    """A number in its international format, as `pretty_phone` shows it (an email as is)."""
+    return pretty(address)
 
 
 def url_with(**changes) -> str:

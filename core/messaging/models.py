@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
@@ -87,6 +87,16 @@ class Message(db.Model):
         Index("ix_messages_to_addr", "to_addr", "id"),
         # One row per provider message id: replayed inbound webhooks store nothing twice.
         Index("uq_messages_provider_provider_id", "provider", "provider_id", unique=True),
+        # Outbox search (migration 0006_outbox_search, PostgreSQL only): trigram indexes serve
+        # "contains" (ILIKE '%…%'). Both are partial, so a mass send and its status updates
+        # never write to them: a broadcast's messages are found by the broadcast's text, and
+        # a client's messages by the client, so only the rest need their own text indexed.
+        Index("ix_messages_text_trgm", "body", "subject", postgresql_using="gin",
+              postgresql_ops={"body": "gin_trgm_ops", "subject": "gin_trgm_ops"},
+              postgresql_where=text("broadcast_id IS NULL")).ddl_if(dialect="postgresql"),
+        Index("ix_messages_address_trgm", "to_addr", "from_addr", postgresql_using="gin",
+              postgresql_ops={"to_addr": "gin_trgm_ops", "from_addr": "gin_trgm_ops"},
+              postgresql_where=text("client_id IS NULL")).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

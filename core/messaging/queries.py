@@ -1,19 +1,19 @@
 """Read-only queries behind the Outbox, Inbox and message detail pages.
 
 Lists are keyset-paged on the message id (never OFFSET, never a count over the whole table) and
-load each message with its client and appointment in the same statement, so a page costs a
-fixed number of queries whatever its length.
+load each message with its client in the same statement, so a page costs a fixed number of
+queries whatever its length.
 """
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select, union
 from sqlalchemy.orm import aliased
 
+from core import bulk
 from core.appointments.models import Appointment
-from core.appointments.operations import message_counts
 from core.clients.models import Client
 from core.clients.operations import phone_digits, search_condition
 from core.extensions import db
@@ -24,6 +24,14 @@ try:  # attachments belong to compose; the detail page works without them
     from core.messaging.attachments import for_broadcast as _attachments_of
 except ImportError:  # pragma: no cover
     _attachments_of = None
+
+# Aliases of the messages table, made once: aliased() builds a proxy of every column, which
+# cost a list page more than its queries did when made per call.
+ANSWERED = aliased(Message, name="answered")
+EARLIER_OUT = aliased(Message, name="earlier_out")
+RESPONSE = aliased(Message, name="response")
+REPLY = aliased(Message, name="reply")
+INBOUND = aliased(Message, name="inbound")
 
 # "sent" is settled for sending, but a delivery receipt may still arrive within the validity
 # period (Vonage: up to 72 h), so the status column keeps watching it that long.
@@ -46,11 +54,10 @@ class Filters:
 
 @dataclass
 class MessageRow:
-    """One list line: the message, its client and appointment, and what it answers (inbox)."""
+    """One list line: the message, its client, and what it answers (inbox)."""
 
     message: Message
     client: Client | None
-    appointment: Appointment | None
     answers: Message | None = None
     reply: Message | None = None  # outbox: the client's response to this message
 
@@ -119,46 +126,43 @@ def inbox_page(filters: Filters, before_id=None, after_id=None, limit: int = 50)
 
 
 def _page(direction: str, filters: Filters, before_id, after_id, limit: int) -> MessagePage:
-    query = _rows_query(direction, filters)
     if after_id is not None:
-        found = _fetch(query.where(Message.id > after_id).order_by(Message.id.asc()), limit + 1)
+        found = _fetch(direction, filters, [Message.id > after_id], Message.id.asc(), limit + 1)
         if len(found) <= limit:  # this reaches the newest rows: show the first page whole
             return _page(direction, filters, None, None, limit)
         rows = found[:limit][::-1]
         return MessagePage(rows, newer=rows[0].message.id, older=rows[-1].message.id)
-    if before_id is not None:
-        query = query.where(Message.id < before_id)
-    found = _fetch(query.order_by(Message.id.desc()), limit + 1)
+    keyset = [Message.id < before_id] if before_id is not None else []
+    found = _fetch(direction, filters, keyset, Message.id.desc(), limit + 1)
     rows = found[:limit]
     newer = (rows[0].message.id if rows else before_id) if before_id is not None else None
     older = rows[-1].message.id if len(found) > limit else None
     return MessagePage(rows, newer=newer, older=older)
 
 
-def _fetch(query: Select, limit: int) -> list[MessageRow]:
-    return [MessageRow(*row) for row in db.session.execute(query.limit(limit))]
+def _fetch(direction: str, filters: Filters, keyset: list, order, limit: int) -> list[MessageRow]:
+    """The first `limit` rows in `order` that match `filters` and the cursor `keyset`."""
+    conditions = [Message.direction == direction, *keyset, *_conditions(direction, filters)]
+    if filters.q.strip():
+        ids = _search_ids(direction, filters.q.strip(), conditions, order, limit)
+        conditions = [Message.id.in_(ids)]
+    query = _rows_query(direction).where(*conditions).order_by(order).limit(limit)
+    return [MessageRow(*row) for row in db.session.execute(query)]
 
 
-def _rows_query(direction: str, filters: Filters) -> Select:
-    """Messages of one direction matching `filters`, with client, appointment (and answer)."""
-    query = (
-        select(Message, Client, Appointment)
-        .outerjoin(Client, Client.id == Message.client_id)
-        .outerjoin(Appointment, Appointment.id == Message.appointment_id)
-        .where(Message.direction == direction, *_conditions(direction, filters))
-    )
+def _rows_query(direction: str) -> Select:
+    """Messages with their client (and, received ones, what they answer)."""
+    query = select(Message, Client).outerjoin(Client, Client.id == Message.client_id)
     if direction == Direction.IN:
-        answered = aliased(Message, name="answered")
-        query = query.add_columns(answered).outerjoin(
-            answered, answered.id == _answered_id(Message)
+        query = query.add_columns(ANSWERED).outerjoin(
+            ANSWERED, ANSWERED.id == _answered_id(Message)
         )
     return query
 
 
 def _conditions(direction: str, filters: Filters) -> list:
+    """The filters other than the search text, as WHERE clauses."""
     conditions = []
-    if filters.q.strip():
-        conditions.append(_search(direction, filters.q.strip()))
     if filters.status:
         conditions.append(Message.status == filters.status)
     if filters.channel:
@@ -184,21 +188,45 @@ def _when(direction: str):
     return func.coalesce(Message.sent_at, Message.send_at, Message.created_at)
 
 
-def _search(direction: str, q: str):
-    """Client name/company/number/email, the other party's address, text, or job number."""
-    party = Message.to_addr if direction == Direction.OUT else Message.from_addr
+def _search_ids(direction: str, q: str, conditions: list, order, limit: int):
+    """Ids of the first `limit` messages in `order` that match the search and `conditions`.
+
+    Each way of matching is its own query, served by its own index, with its own LIMIT: joined
+    by OR in one query they leave PostgreSQL nothing better than filtering every message.
+    """
+    firsts = [
+        select(Message.id)
+        .outerjoin(Client, Client.id == Message.client_id)  # some filters read the client
+        .where(match, *conditions)
+        .order_by(order)
+        .limit(limit)
+        .subquery()
+        for match in _matches(direction, q)
+    ]
+    return union(*(select(first.c.id) for first in firsts))
+
+
+def _matches(direction: str, q: str) -> list:
+    """The ways a message matches a search: its client, job number, text or address."""
     clients = select(Client.id).where(or_(search_condition(q), _like(Client.email, q)))
     jobs = select(Appointment.id).where(_like(Appointment.job_number, q))
-    matches = [
+    broadcasts = select(Broadcast.id).where(or_(_like(Broadcast.body, q),
+                                                _like(Broadcast.subject, q)))
+    # A broadcast's messages are its text rendered for each client, so they are found by the
+    # broadcast's text (a few rows) and by the client: their own text needs no index, which
+    # spares every mass send and status update the cost of one. The same goes for the address
+    # of a message with a client: it is the client's number or email.
+    party = Message.to_addr if direction == Direction.OUT else Message.from_addr
+    # (202) 555-0101, 202.555.0101 and +1 202 555 0101 all find +12025550101.
+    addresses = [_like(party, q), *(_like(party, digits) for digits in phone_digits(q))]
+    return [
         Message.client_id.in_(clients),
         Message.appointment_id.in_(jobs),
-        _like(party, q),
-        _like(Message.body, q),
-        _like(Message.subject, q),
+        Message.broadcast_id.in_(broadcasts),
+        and_(Message.broadcast_id.is_(None),
+             or_(_like(Message.body, q), _like(Message.subject, q))),
+        and_(Message.client_id.is_(None), or_(*addresses)),
     ]
-    # (202) 555-0101, 202.555.0101 and +1 202 555 0101 all find +12025550101.
-    matches += [party.contains(digits, autoescape=True) for digits in phone_digits(q)]
-    return or_(*matches)
 
 
 def _like(column, text: str):
@@ -217,7 +245,7 @@ def _same_party(inbound, outbound):
 
 def _answered_id(inbound):
     """Correlated subquery: the most recent outbound sent to the sender before `inbound`."""
-    out = aliased(Message, name="earlier_out")
+    out = EARLIER_OUT
     return (
         select(out.id)
         .where(
@@ -256,7 +284,7 @@ def _response_condition(response: str):
 
 def _has_reply(extra=None):
     """Correlated EXISTS: an inbound text answers this outbound message (the Inbox's rule)."""
-    reply = aliased(Message, name="response")
+    reply = RESPONSE
     conditions = [reply.direction == Direction.IN, _same_party(reply, Message),
                   Message.sent_at.is_not(None), reply.created_at >= Message.sent_at,
                   _answered_id(reply) == Message.id]
@@ -270,12 +298,12 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
     sent = [m for m in messages if m.sent_at is not None and m.direction == Direction.OUT]
     if not sent:
         return {}
-    reply = aliased(Message, name="reply")
+    reply = REPLY
     answered = _answered_id(reply).label("answered_id")
     candidates = (
         select(reply.id.label("reply_id"), answered)
         .where(reply.direction == Direction.IN,
-               or_(reply.client_id.in_({m.client_id for m in sent if m.client_id}),
+               or_(bulk.id_in(reply.client_id, {m.client_id for m in sent if m.client_id}),
                    reply.from_addr.in_({m.to_addr for m in sent if not m.client_id})),
                reply.created_at >= min(m.sent_at for m in sent))
         .subquery()
@@ -283,7 +311,7 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
     query = (
         select(Message, candidates.c.answered_id)
         .join(candidates, candidates.c.reply_id == Message.id)
-        .where(candidates.c.answered_id.in_([m.id for m in sent]))
+        .where(bulk.id_in(candidates.c.answered_id, [m.id for m in sent]))
         .order_by(Message.created_at, Message.id)
     )
     found: dict[int, Message] = {}
@@ -294,10 +322,11 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
 
 def appointment_folders(before_id: int | None = None, limit: int = 30) -> FolderPage:
     """Appointments that have outbound messages, newest appointment first, with counts."""
-    has_outbound = exists().where(
-        Message.appointment_id == Appointment.id, Message.direction == Direction.OUT
-    )
-    query = select(Appointment).where(has_outbound)
+    outbound = (Message.appointment_id == Appointment.id, Message.direction == Direction.OUT)
+    # Counted in the same statement, and only for the page's appointments (the LIMIT applies
+    # before the select list is computed).
+    count = select(func.count(Message.id)).where(*outbound).scalar_subquery()
+    query = select(Appointment, count).where(exists().where(*outbound))
     if before_id is not None:
         start = db.session.scalar(select(Appointment.start_at).where(Appointment.id == before_id))
         if start is not None:
@@ -308,11 +337,9 @@ def appointment_folders(before_id: int | None = None, limit: int = 30) -> Folder
                 )
             )
     query = query.order_by(Appointment.start_at.desc(), Appointment.id.desc()).limit(limit + 1)
-    found = list(db.session.scalars(query))
-    shown = found[:limit]
-    counts = message_counts(a.id for a in shown)
-    older = shown[-1].id if len(found) > limit else None
-    return FolderPage([Folder(a, counts.get(a.id, 0)) for a in shown], older)
+    found = [Folder(appointment, n) for appointment, n in db.session.execute(query)]
+    older = found[limit - 1].appointment.id if len(found) > limit else None
+    return FolderPage(found[:limit], older)
 
 
 def folder_appointment(appointment_id: int) -> Appointment | None:
@@ -334,7 +361,7 @@ def statuses(ids: list[int]) -> list[Message]:
     """The current state of these messages (for the polled status column)."""
     if not ids:
         return []
-    return list(db.session.scalars(select(Message).where(Message.id.in_(ids))))
+    return list(db.session.scalars(select(Message).where(bulk.id_in(Message.id, ids))))
 
 
 def message_detail(message_id: int) -> MessageDetail | None:
@@ -367,7 +394,7 @@ def message_detail(message_id: int) -> MessageDetail | None:
 
 def answered_by(inbound_id: int) -> Message | None:
     """The outbound message a received one answers (the same rule as the Inbox column)."""
-    inbound, answered = aliased(Message, name="inbound"), aliased(Message, name="answered")
+    inbound, answered = INBOUND, ANSWERED
     return db.session.scalar(
         select(answered)
         .select_from(inbound)
@@ -380,7 +407,7 @@ def reply_to(message: Message) -> Message | None:
     """The first inbound after an outbound message that answers it (and not a later one)."""
     if message.sent_at is None:
         return None
-    inbound = aliased(Message, name="reply")
+    inbound = REPLY
     if message.client_id is None:
         party = inbound.from_addr == message.to_addr
     else:
