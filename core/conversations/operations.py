@@ -1,8 +1,8 @@
 """Two-way texting: what an inbound text does (keywords, answers, auto-responses), opt-out and
 opt-in, and the staff side of a conversation (read, assign, close, reply).
 
-`handle_inbound` is called by core.messaging.inbound.process_inbound (a job on "high") once per
-inbound message; everything else is called by the conversations blueprint.
+`handle_inbound` is called by the inbound drain (core.messaging.inbound_drain, a job on "high")
+once per inbound message; everything else is called by the conversations blueprint.
 """
 
 import logging
@@ -36,7 +36,10 @@ class ConversationError(ValueError):
 
 
 def handle_inbound(message: Message) -> str:
-    """Act on one inbound text (keywords, YES/NO, auto-responses); returns what was done."""
+    """Act on one inbound text (keywords, YES/NO, auto-responses); returns what was done.
+
+    The caller commits (with the mark that the message is processed); STOP, START and
+    appointment answers commit their own change first."""
     client = db.session.get(Client, message.client_id) if message.client_id else None
     if client is None or message.channel not in TEXTS:
         return "Received; no automatic action"
@@ -67,7 +70,6 @@ def handle_inbound(message: Message) -> str:
         done = _unrecognised(client, message)
     db.session.add(MessageEvent(message_id=message.id, status=Status.RECEIVED,
                                 code=f"{OUTCOME}:{kind}", detail=done[:500]))
-    db.session.commit()
     return done
 
 
