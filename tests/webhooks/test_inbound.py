@@ -11,7 +11,6 @@ from core.audit.operations import history
 from core.clients.models import Client
 from core.extensions import db
 from core.jobs import queue
-from core.messaging import inbound
 from core.messaging.inbound import accept_inbound
 from core.messaging.models import Message
 from tests.conftest import BACKEND
