@@ -12,12 +12,14 @@ import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from sqlalchemy import insert
+
 from core import settings
 from core.extensions import db
 from core.jobs import redis
-from core.messaging.models import Channel, Direction, Message, MessageEvent, Status
+from core.messaging.models import Channel, Direction, Message, Status
 from core.messaging.segments import count
-from core.messaging.transitions import lease
+from core.messaging.transitions import lease, write_events
 from core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,8 +37,8 @@ _switches: ContextVar[dict | None] = ContextVar("auto_switches", default=None)
 
 @contextmanager
 def collect_replies():
-    """Within it, send_text only flushes and adds its message id to the yielded list: the
-    caller commits, then enqueues delivery."""
+    """Within it, send_text writes without committing and adds its message id to the yielded
+    list: the caller commits, then enqueues delivery."""
     ids: list[int] = []
     token = _collected.set(ids)
     try:
@@ -94,9 +96,9 @@ def _business() -> str:
 
 
 def send_text(to: str, body: str, *, client_id: int | None, appointment_id: int | None = None,
-              reason: str = "Automatic reply") -> Message:
+              reason: str = "Automatic reply") -> int:
     """Queue one automatic SMS to `to` and hand it to the delivery workers; commits (inside
-    collect_replies: flushes, and the caller commits and enqueues).
+    collect_replies: the caller commits and enqueues). Returns the message id.
 
     A confirmation of STOP is written without client_id, because delivery skips every text
     to an opted-out client; the thread finds it by number.
@@ -104,27 +106,25 @@ def send_text(to: str, body: str, *, client_id: int | None, appointment_id: int 
     from core.messaging.pipeline import enqueue_delivery
 
     now = utcnow()
-    message = Message(
-        direction=Direction.OUT, channel=Channel.SMS, to_addr=to, body=body,
-        status=Status.QUEUED, client_id=client_id, appointment_id=appointment_id,
-        send_at=now, created_at=now, held_until=now + lease(), segments=count(body).segments,
-    )
-    db.session.add(message)
-    db.session.flush()
-    db.session.add(MessageEvent(message_id=message.id, status=Status.QUEUED, code="auto",
-                                detail=reason[:500]))
+    message_id = db.session.execute(insert(Message.__table__).returning(Message.__table__.c.id), {
+        "direction": Direction.OUT, "channel": Channel.SMS, "to_addr": to, "body": body,
+        "status": Status.QUEUED, "client_id": client_id, "appointment_id": appointment_id,
+        "send_at": now, "created_at": now, "held_until": now + lease(),
+        "segments": count(body).segments,
+    }).scalar_one()
+    write_events([{"message_id": message_id, "status": Status.QUEUED, "code": "auto",
+                   "detail": reason[:500]}], at=now)
     collected = _collected.get()
     if collected is not None:
-        db.session.flush()
-        collected.append(message.id)
-        return message
+        collected.append(message_id)
+        return message_id
     db.session.commit()
-    enqueue_delivery([message.id])
-    return message
+    enqueue_delivery([message_id])
+    return message_id
 
 
-def auto_respond(to: str, body: str, *, client_id: int | None, reason: str) -> Message | None:
-    """Send an auto-response unless the number got one in the last 10 minutes."""
+def auto_respond(to: str, body: str, *, client_id: int | None, reason: str) -> int | None:
+    """Send an auto-response unless the number got one in the last 10 minutes (its id)."""
     if not claim_guard(to):
         log.info("auto-response to %s suppressed by the loop guard", to)
         return None

@@ -3,22 +3,26 @@
 A batch is claimed atomically (`UPDATE … WHERE message_id IN (SELECT … FOR UPDATE SKIP
 LOCKED)` on PostgreSQL, so parallel drains never share a row; SQLite's single writer makes the
 same UPDATE atomic) and held for HOLD. Each message is handled by two-way texting and marked
-processed in the very commit that deletes its queue row, with the automatic reply it wrote;
-the batch's replies then go to delivery in one enqueue. A worker killed mid-batch leaves its
+processed in the same transaction that deletes its queue row and writes its automatic reply;
+a batch commits once (a commit per message cost a WAL flush each: the drain's bottleneck),
+and its replies go to delivery in one enqueue. A worker killed mid-batch leaves its
 rows held: once HOLD has passed the sweeper triggers a drain that takes them again.
 """
 
 import logging
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
+from core.clients.models import Client
 from core.conversations import autoresponse as auto
 from core.extensions import db
 from core.jobs import redis
 from core.messaging.inbound import DRAIN_FLAG, PROCESSED, QUEUE_ROWS, trigger_drain
-from core.messaging.models import Message, MessageEvent, Status
+from core.messaging.models import Message, Status
+from core.messaging.transitions import write_events
 from core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -61,54 +65,99 @@ def claim(limit: int, now: datetime | None = None) -> list[int]:
 
 
 def handle_batch(ids: list[int]) -> int:
-    """Handle each claimed message in order; their automatic replies go to delivery together."""
+    """Handle the claimed messages in order, in one transaction (one commit, not one per
+    message); if one fails, the batch is rolled back and handled one message per commit, so
+    only the failing one is left for later. Their replies then go to delivery together."""
     from core.messaging.pipeline import enqueue_delivery
 
-    handled, replies = 0, []
-    with auto.switches_read_once():
-        for message_id in ids:
-            sent = _handle(message_id)
-            if sent is not None:
-                handled += 1
-                replies += sent
+    with auto.switches_read_once(), _kept_across_commits():
+        messages, _clients = _load(ids)  # held: the session keeps only weak references
+        try:
+            handled, replies = _together(ids, messages)
+        except Exception:  # noqa: BLE001 - whatever failed, the one-by-one pass isolates it
+            db.session.rollback()
+            log.warning("inbound batch failed; handling it one by one", exc_info=True)
+            handled, replies = _one_by_one(ids)
     enqueue_delivery(replies)  # committed and held: the sweeper re-arms them if this is lost
     return handled
 
 
-def _handle(message_id: int) -> list[int] | None:
-    """Handle one message and mark it processed (one commit); the ids of the replies it
-    wrote, or None when it failed (left held, to be tried again after HOLD)."""
+@contextmanager
+def _kept_across_commits():
+    """The batch's messages and clients, loaded once, stay loaded through the commits that
+    STOP, START and appointment answers make (a batch lasts about a second)."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+        session.expire_all()
+
+
+def _load(ids: list[int]) -> tuple[dict[int, Message], list[Client]]:
+    """The batch's messages by id, and their clients (two queries for the whole batch)."""
+    messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(ids)))}
+    client_ids = {m.client_id for m in messages.values() if m.client_id}
+    clients = db.session.scalars(select(Client).where(Client.id.in_(client_ids))).all()
+    return messages, list(clients)
+
+
+def _together(ids: list[int], messages: dict[int, Message]) -> tuple[int, list[int]]:
+    """Every message of the batch handled and marked, then one commit."""
+    replies: list[int] = []
+    for message_id in ids:
+        replies += _handle(message_id, messages.get(message_id))
+    db.session.commit()
+    return len(ids), replies
+
+
+def _one_by_one(ids: list[int]) -> tuple[int, list[int]]:
+    """Each message still queued handled in its own commit; a failing one stays held."""
+    handled, replies = 0, []
+    for message_id in ids:
+        try:
+            if _still_queued(message_id):  # a STOP's own commit may have taken it already
+                replies += _handle(message_id, db.session.get(Message, message_id))
+            db.session.commit()
+            handled += 1
+        except Exception:
+            db.session.rollback()
+            log.exception("inbound message %d could not be handled", message_id)
+            _give_up_if_tried_enough(message_id)
+    return handled, replies
+
+
+def _still_queued(message_id: int) -> bool:
+    query = select(ROWS.message_id).where(ROWS.message_id == message_id)
+    return db.session.scalar(query) is not None
+
+
+def _handle(message_id: int, message: Message | None) -> list[int]:
+    """Two-way texting's handling of one message, marked processed and unqueued (the caller
+    commits); the ids of the replies it wrote."""
     from core.conversations.operations import handle_inbound  # conversations imports messaging
 
-    try:
-        message = db.session.get(Message, message_id)
-        with auto.collect_replies() as replies:
-            detail = handle_inbound(message) if message is not None else ""
-        _done(message_id, detail, processed=message is not None)
-        return replies
-    except Exception:
-        db.session.rollback()
-        log.exception("inbound message %d could not be handled", message_id)
-        _give_up_if_tried_enough(message_id)
-        return None
+    with auto.collect_replies() as replies:
+        detail = handle_inbound(message) if message is not None else ""
+    _mark(message_id, detail, processed=message is not None)
+    return replies
 
 
-def _done(message_id: int, detail: str, *, processed: bool = True) -> None:
-    """Mark the message processed and drop its queue row in one commit."""
+def _mark(message_id: int, detail: str, *, processed: bool = True) -> None:
+    """Mark the message processed and drop its queue row (the caller commits)."""
     if processed:
-        db.session.add(MessageEvent(message_id=message_id, status=Status.RECEIVED,
-                                    code=PROCESSED, detail=detail[:500]))
+        write_events([{"message_id": message_id, "status": Status.RECEIVED, "code": PROCESSED,
+                       "detail": detail[:500]}])
     db.session.execute(delete(QUEUE_ROWS).where(ROWS.message_id == message_id))
-    db.session.commit()
 
 
 def _give_up_if_tried_enough(message_id: int) -> None:
     """After MAX_ATTEMPTS failures the message stays in the inbox with no automatic action."""
     attempts = db.session.scalar(select(ROWS.attempts).where(ROWS.message_id == message_id))
     if attempts is not None and attempts >= MAX_ATTEMPTS:
-        _done(message_id, f"Not handled after {attempts} attempts; no automatic action")
-    else:
-        db.session.commit()
+        _mark(message_id, f"Not handled after {attempts} attempts; no automatic action")
+    db.session.commit()
 
 
 def rearm(now: datetime | None = None) -> int:
