@@ -44,14 +44,15 @@ def auto_vonage(vonage_ca, monkeypatch, app):  # noqa: F811
         server.stop()
 
 
-def start_worker(app, log=None, **env) -> subprocess.Popen:
-    """`python worker.py` against the test database and Redis, in its own process group."""
+def start_worker(app, log=None, niceness: int = 0, **env) -> subprocess.Popen:
+    """`python worker.py` against the test database and Redis, in its own process group
+    (`niceness`: at a lower CPU priority, as for workers that share the web server's cores)."""
     full = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
             "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
             **{k: str(v) for k, v in env.items()}}
     return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=full,
                             stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: os.nice(niceness))
 
 
 def statuses(broadcast_id=None) -> Counter:
@@ -70,7 +71,9 @@ def report(name: str, **counts) -> None:
 
 @pytest.fixture
 def gunicorn(app):
-    """`gunicorn app:create_app()` on a free loopback port (2 workers × 4 threads); its URL."""
+    """`gunicorn app:create_app()` on a free loopback port (GUNICORN_ARGS, by default 4 sync
+    workers: on 2 cores they outran 2 workers × 4 threads, whose threads contend for the GIL);
+    its URL."""
     import socket
     import time
 
@@ -81,8 +84,9 @@ def gunicorn(app):
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"]}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-w", "2",
-                             "--threads", "4", "-b", f"127.0.0.1:{port}", "app:create_app()"],
+    options = os.environ.get("GUNICORN_ARGS", "-w 4").split()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), *options,
+                             "-b", f"127.0.0.1:{port}", "app:create_app()"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
