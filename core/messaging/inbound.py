@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from redis.exceptions import RedisError
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -42,6 +42,9 @@ DRAIN_FLAG = "tidings:inbound:drain-queued"
 # the sweeper (every 30 s) re-triggers anyway.
 FLAG_TTL = 60
 QUEUE_ROWS = PendingInbound.__table__
+MESSAGE_ROWS = Message.__table__
+AUDIT_ROWS = AuditEvent.__table__
+RECEIVED = "message.received"  # the audit action of a stored inbound message
 
 
 def accept_inbound(*, provider: str, provider_id: str, from_addr: str, to_addr: str, body: str,
@@ -125,7 +128,7 @@ def _store(provider, provider_id, from_addr, to_addr, body, channel, subject, re
     committed) when the provider id is stored already.
 
     Core statements built once, on the session's connection: the webhook's cost is its few
-    round trips, not the ORM's unit of work (profiled: ~2.5x less CPU per request).
+    round trips, not the ORM's unit of work (profiled: about half the CPU per request).
     """
     channel = Channel.EMAIL if channel == Channel.EMAIL or "@" in from_addr else Channel(channel)
     sender = normalize_sender(from_addr, channel)
@@ -139,32 +142,32 @@ def _store(provider, provider_id, from_addr, to_addr, body, channel, subject, re
         from_addr=sender[:254], to_addr=normalize_sender(to_addr)[:254], subject=subject[:200],
         body=body, provider=provider, provider_id=provider_id, client_id=client_id,
         appointment_id=linked, created_at=at,
-        segments=count(body).segments if channel == Channel.SMS else 1,
+        segments=count(body).segments if channel == Channel.SMS else 1, reason="", attempts=0,
     )
-    message_id = connection.execute(_insert_new(connection.dialect.name), values).scalar()
+    message_id = _write(connection, values, raw)
     if message_id is None:
         log.info("inbound %s/%s is stored already", provider, provider_id)
         return None
-    connection.execute(insert(QUEUE_ROWS), {"message_id": message_id, "queued_at": at,
-                                            "attempts": 0})
-    connection.execute(insert(AuditEvent.__table__), _audit_row(message_id, values, raw))
     db.session.commit()
     return _loaded(Message(id=message_id, **values))
 
 
-_INSERTS: dict = {}
-
-
-def _insert_new(dialect_name: str):
-    """INSERT … ON CONFLICT DO NOTHING on the provider id, RETURNING the new id: a twin (a
-    replay, a concurrent delivery) waits for the first to commit and inserts nothing."""
-    if dialect_name not in _INSERTS:
-        dialect = postgresql if dialect_name == "postgresql" else sqlite
-        _INSERTS[dialect_name] = (
-            dialect.insert(Message.__table__)
-            .on_conflict_do_nothing(index_elements=["provider", "provider_id"])
-            .returning(Message.__table__.c.id))
-    return _INSERTS[dialect_name]
+def _write(connection, values: dict, raw: dict | None) -> int | None:
+    """Insert the message (unless its provider id is stored: a replay or a concurrent twin
+    waits for the first to commit, then inserts nothing), its queue row and its audit event;
+    the new id, or None. PostgreSQL takes all three in one statement (one round trip)."""
+    audit = _audit_fields(values, raw)
+    if connection.dialect.name == "postgresql":
+        return connection.execute(ALL_IN_ONE, {**values, **audit}).scalar()
+    message_id = connection.execute(INSERT_NEW, values).scalar()
+    if message_id is not None:
+        connection.execute(insert(QUEUE_ROWS), {"message_id": message_id, "attempts": 0,
+                                                "queued_at": values["created_at"]})
+        connection.execute(insert(AUDIT_ROWS), {
+            "at": audit["audit_at"], "action": RECEIVED, "summary": audit["summary"],
+            "client_id": values["client_id"], "appointment_id": values["appointment_id"],
+            "message_id": message_id, "data": audit["audit_data"]})
+    return message_id
 
 
 def _loaded(message: Message) -> Message:
@@ -172,6 +175,25 @@ def _loaded(message: Message) -> Message:
     make_transient_to_detached(message)  # unset columns (defaults) load on first access
     db.session.add(message)
     return message
+
+
+def _all_in_one():
+    """PostgreSQL: WITH m AS (INSERT … ON CONFLICT DO NOTHING RETURNING …), the queue row
+    and the audit event inserted from m (so neither exists for a twin), SELECT m.id."""
+    new = (postgresql.insert(MESSAGE_ROWS).values({name: bindparam(name) for name in FIELDS})
+           .on_conflict_do_nothing(index_elements=["provider", "provider_id"])
+           .returning(MESSAGE_ROWS.c.id, MESSAGE_ROWS.c.client_id,
+                      MESSAGE_ROWS.c.appointment_id, MESSAGE_ROWS.c.created_at)
+           .cte("m"))
+    queued = insert(QUEUE_ROWS).from_select(
+        ["message_id", "queued_at", "attempts"], select(new.c.id, new.c.created_at, literal(0)))
+    audited = insert(AUDIT_ROWS).from_select(
+        ["at", "action", "summary", "client_id", "appointment_id", "message_id", "data"],
+        select(bindparam("audit_at", type_=AUDIT_ROWS.c.at.type), literal(RECEIVED),
+               bindparam("summary", type_=AUDIT_ROWS.c.summary.type), new.c.client_id,
+               new.c.appointment_id, new.c.id,
+               bindparam("audit_data", type_=AUDIT_ROWS.c.data.type)))
+    return select(new.c.id).add_cte(queued.cte("q"), audited.cte("a"))
 
 
 def _arrival(received_at: datetime | None) -> datetime:
@@ -196,6 +218,15 @@ LINKED_APPOINTMENT = (
     .order_by(Message.id.desc())
     .limit(1)
 )
+
+
+FIELDS = ("direction", "channel", "status", "from_addr", "to_addr", "subject", "body",
+          "provider", "provider_id", "client_id", "appointment_id", "created_at", "segments",
+          "reason", "attempts")
+INSERT_NEW = (sqlite.insert(MESSAGE_ROWS)
+              .on_conflict_do_nothing(index_elements=["provider", "provider_id"])
+              .returning(MESSAGE_ROWS.c.id))
+ALL_IN_ONE = _all_in_one()
 
 
 def _client_for(connection, address: str, channel: str) -> tuple[int, bool]:
@@ -235,16 +266,14 @@ def _unknown_client(connection, address: str, channel: str) -> int:
                               values).scalar_one()
 
 
-def _audit_row(message_id: int, values: dict, raw: dict | None) -> dict:
-    """The "message.received" audit event (AuditEvent's columns, for a Core insert)."""
+def _audit_fields(values: dict, raw: dict | None) -> dict:
+    """The "message.received" audit event's own fields (the rest come from the message)."""
     email = values["channel"] == Channel.EMAIL
     kind = "Email" if email else "Text"
     who = values["from_addr"] if email else phones.pretty(values["from_addr"])
     text = values["subject"] or values["body"]
     return {
-        "action": "message.received", "summary": f"{kind} from {who}: {text[:200]}"[:500],
-        "actor_id": None, "client_id": values["client_id"],
-        "appointment_id": values["appointment_id"], "message_id": message_id,
-        "data": {"provider": values["provider"], "provider_id": values["provider_id"],
-                 "raw": {k: v for k, v in (raw or {}).items() if k != "sig"}},
+        "audit_at": utcnow(), "summary": f"{kind} from {who}: {text[:200]}"[:500],
+        "audit_data": {"provider": values["provider"], "provider_id": values["provider_id"],
+                       "raw": {k: v for k, v in (raw or {}).items() if k != "sig"}},
     }
