@@ -135,7 +135,7 @@ def _known_clients(numbers) -> None:
     db.session.commit()
 
 
-RATE = 200
+RATE = int(os.environ.get("DRILL_RATE", "200"))  # webhooks offered per second
 WORKER_NICENESS = int(os.environ.get("DRILL_WORKER_NICENESS", "10"))
 SENDERS = 64  # open loop: a slow answer delays one of them, not the offered rate
 
