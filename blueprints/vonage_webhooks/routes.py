@@ -1,6 +1,7 @@
 """Vonage webhook routes: verify the signature, store once, answer 200 at once.
 
-Public (Vonage cannot sign in) and CSRF-exempt (Vonage signs instead). The SMS API may call
+Public (Vonage cannot sign in), CSRF-exempt (Vonage signs instead) and exempt from rate limits
+(a refused webhook is a text retried later, or lost). The SMS API may call
 with GET or POST (form or JSON); the Messages and Voice APIs POST JSON with a JWT.
 """
 
@@ -8,10 +9,11 @@ from flask import Response, request
 
 from blueprints.access import public
 from blueprints.vonage_webhooks import bp
-from core.extensions import csrf
+from core.extensions import csrf, limiter
 from core.providers import vonage_webhooks as hooks
 
 csrf.exempt(bp)
+limiter.exempt(bp)
 
 
 def _params() -> dict:

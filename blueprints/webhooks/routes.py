@@ -1,11 +1,17 @@
-"""Webhook routes: check the signature, store once, answer 200 fast; jobs do the rest."""
+"""Webhook routes: check the signature, store once, answer 200 fast; jobs do the rest.
+
+Public, CSRF-exempt (the payload is signed) and exempt from rate limits (a refused webhook is
+a text retried later, or lost).
+"""
 
 from flask import Response, request
 
 from blueprints.access import public
 from blueprints.webhooks import bp
-from core.extensions import csrf
+from core.extensions import csrf, limiter
 from core.simulator.operations import WebhookError, handle_webhook, webhook_secret
+
+limiter.exempt(bp)
 
 
 @bp.route("/simulator/inbound", methods=["POST"])

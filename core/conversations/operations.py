@@ -1,23 +1,25 @@
 """Two-way texting: what an inbound text does (keywords, answers, auto-responses), opt-out and
 opt-in, and the staff side of a conversation (read, assign, close, reply).
 
-`handle_inbound` is called by core.messaging.inbound.process_inbound (a job on "high") once per
-inbound message; everything else is called by the conversations blueprint.
+`handle_inbound` is called by the inbound drain (core.messaging.inbound_drain, a job on "high")
+once per inbound message; everything else is called by the conversations blueprint.
 """
 
 import logging
 
 from sqlalchemy import and_, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.appointments.models import Appointment, AppointmentStatus
 from core.audit.operations import record
+from core.bulk import is_postgresql
 from core.clients.models import Client
 from core.conversations import autoresponse as auto
 from core.conversations import unread
 from core.conversations.keywords import Kind, parse
 from core.conversations.models import AppointmentAnswer, Conversation
 from core.extensions import db
-from core.messaging.models import Channel, Direction, Message, MessageEvent, Status
+from core.messaging.models import Channel, Direction, Message, Status
 from core.messaging.transitions import write_events
 from core.types import utcnow
 
@@ -36,11 +38,14 @@ class ConversationError(ValueError):
 
 
 def handle_inbound(message: Message) -> str:
-    """Act on one inbound text (keywords, YES/NO, auto-responses); returns what was done."""
+    """Act on one inbound text (keywords, YES/NO, auto-responses); returns what was done.
+
+    The caller commits (with the mark that the message is processed); STOP, START and
+    appointment answers commit their own change first."""
     client = db.session.get(Client, message.client_id) if message.client_id else None
     if client is None or message.channel not in TEXTS:
         return "Received; no automatic action"
-    _touch(client.id, reopen=True)
+    _reopen(client.id)
     parsed = parse(message.body)
     kind = parsed.kind
     if kind == Kind.YES and client.opted_out:
@@ -65,9 +70,8 @@ def handle_inbound(message: Message) -> str:
         done = _thanks(client, message)
     else:
         done = _unrecognised(client, message)
-    db.session.add(MessageEvent(message_id=message.id, status=Status.RECEIVED,
-                                code=f"{OUTCOME}:{kind}", detail=done[:500]))
-    db.session.commit()
+    write_events([{"message_id": message.id, "status": Status.RECEIVED,
+                   "code": f"{OUTCOME}:{kind}", "detail": done[:500]}])
     return done
 
 
@@ -224,16 +228,25 @@ def answer_of(appointment_id: int) -> AppointmentAnswer | None:
 # ---- staff side --------------------------------------------------------------------------------
 
 
-def _touch(client_id: int, *, reopen: bool = False) -> Conversation:
+def _touch(client_id: int) -> Conversation:
     """The client's conversation row (made on first use), marked as just active."""
     conversation = db.session.get(Conversation, client_id)
     if conversation is None:
         conversation = Conversation(client_id=client_id)
         db.session.add(conversation)
     conversation.updated_at = utcnow()
-    if reopen:
-        conversation.closed_at = None
     return conversation
+
+
+def _reopen(client_id: int) -> None:
+    """A text from the client: its thread (made on first use) is active and open, in one
+    upsert (the drain runs this for every inbound text)."""
+    now = utcnow()
+    dialect = postgresql if is_postgresql() else sqlite
+    db.session.execute(
+        dialect.insert(Conversation.__table__).values(client_id=client_id, updated_at=now)
+        .on_conflict_do_update(index_elements=["client_id"],
+                               set_={"updated_at": now, "closed_at": None}))
 
 
 def mark_read(client_id: int) -> int:

@@ -18,8 +18,12 @@ log = logging.getLogger(__name__)
 KEY = "twoway:unread:version"
 
 
-def bump() -> None:
-    """Tell every polling badge that the unread count may have changed."""
+def bump(pipe=None) -> None:
+    """Tell every polling badge that the unread count may have changed (inside `pipe`, a
+    Redis pipeline the caller executes, when given)."""
+    if pipe is not None:
+        pipe.set(KEY, secrets.token_hex(6))
+        return
     try:
         redis().set(KEY, secrets.token_hex(6))
     except RedisError:  # the badge then recounts on its own schedule; never fail a webhook

@@ -12,7 +12,9 @@ The rules (the database is the truth, Redis only the trigger):
   receipt");
 - a broadcast due for more than TRIGGER_GRACE that never started (its trigger was lost), or
   whose fan-out went silent, gets a new fan-out job (the fan-out's claim makes doubles harmless);
-- queued messages of cancelled broadcasts are cancelled; finished broadcasts are marked sent.
+- queued messages of cancelled broadcasts are cancelled; finished broadcasts are marked sent;
+- stored inbound messages whose drain trigger was lost (queued past GRACE with no drain
+  holding them, or held past HOLD by a dead drain) get a new drain job (inbound_drain.rearm).
 """
 
 import logging
@@ -74,6 +76,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "fan_outs": _restart_broadcasts(now),
             "finished": finish_broadcasts(),
             "secure_purged": _purge_secure(now),
+            "inbound": _rearm_inbound(now),
         }
     finally:
         try:
@@ -172,6 +175,13 @@ def _restart_broadcasts(now: datetime) -> int:
                 q.enqueue(FAN_OUT, broadcast_id, job_timeout=FAN_OUT_TIMEOUT, pipeline=pipe)
             pipe.execute()
     return len(ids)
+
+
+def _rearm_inbound(now: datetime) -> int:
+    """Inbound messages stored but never drained (Redis lost the trigger, a worker died)."""
+    from core.messaging.inbound_drain import rearm
+
+    return rearm(now)
 
 
 def _purge_secure(now: datetime) -> int:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jwt
+from flask import current_app
 from jwt.warnings import InsecureKeyLengthWarning
 
 from core import settings
@@ -36,6 +37,8 @@ SIGNATURE_METHODS = ("md5hash", *METHODS)
 MAX_AGE = 24 * 3600  # Vonage retries for a while; replays are harmless (stored once)
 FUTURE_SKEW = 300
 CONCAT_TTL = 24 * 3600
+SETTINGS_TTL = 10  # seconds one read of the signature settings serves a process's webhooks
+SETTINGS_CACHE = "tidings.vonage_webhook_settings"
 
 SMS_STATUS = {
     "delivered": Status.DELIVERED, "expired": Status.EXPIRED, "failed": Status.FAILED,
@@ -140,14 +143,27 @@ def check_jwt(authorization: str | None, body: bytes, secret: str, *, api_key: s
 
 def _secret() -> tuple[str, str, str]:
     """(signature secret, method, api key); 503 while no secret is set, so Vonage retries."""
-    values = settings.snapshot(
-        ["vonage_signature_secret", "vonage_signature_method", "vonage_api_key"]
-    )
+    values = _signature_settings()
     if not values["vonage_signature_secret"]:
         log.warning("Vonage webhook refused: no signature secret is configured")
         raise WebhookRefused(503, "webhooks are not configured: set the signature secret")
     return (values["vonage_signature_secret"], values["vonage_signature_method"],
             values["vonage_api_key"])
+
+
+def _signature_settings() -> dict:
+    """The signature settings, read and decrypted at most once per SETTINGS_TTL in a process
+    (at 200 webhooks a second, each would cost a query and a Fernet decryption); a changed
+    secret applies within SETTINGS_TTL. A missing secret is not kept: once set, it applies."""
+    cache = current_app.extensions.setdefault(SETTINGS_CACHE, {})
+    now = time.monotonic()
+    if cache.get("until", 0.0) < now:
+        values = settings.snapshot(
+            ["vonage_signature_secret", "vonage_signature_method", "vonage_api_key"])
+        if not values["vonage_signature_secret"]:
+            return values
+        cache.update(values=values, until=now + SETTINGS_TTL)
+    return cache["values"]
 
 
 def verify_params(params: dict) -> None:

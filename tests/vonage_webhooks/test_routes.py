@@ -221,3 +221,10 @@ def test_webhooks_need_no_csrf_token(app, client, signed_webhooks, sent):
     message = sent()
     assert client.post(RECEIPT, data=_dlr()).status_code == 200
     assert _reload(message).status == Status.DELIVERED
+
+
+def test_many_webhooks_read_the_signature_settings_once(client, signed_webhooks, query_counter):
+    with query_counter() as statements:
+        for n in range(5):
+            assert client.post(INBOUND, data=_text(messageId=f"0B000000{n}")).status_code == 200
+    assert sum(1 for sql in statements if "FROM settings" in sql) == 1
