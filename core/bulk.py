@@ -7,11 +7,17 @@ plain executemany and IN lists.
 
 Rows are tuples of values already in the database's form (`bound()` converts a value, e.g. an
 aware datetime to the stored naive UTC): a fan-out's datetimes are a handful of values, so
-converting each once beats running the column's converter for every row.
+converting each once beats running the column's converter for every row. `prepare()` does
+the Python work (ids, COPY's text) and `insert_prepared()` only sends it, so a writer thread
+holds the GIL for a moment per chunk rather than for every row.
 """
 
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
+from psycopg.copy import Copy, FileWriter
 from sqlalchemy import ARRAY, String, Table, any_, bindparam, cast, func, select
 
 from core.extensions import db
@@ -40,31 +46,59 @@ def int_array(ids: Sequence[int], item_type):
 
 
 def bound(table: Table, name: str, value):
-    """`value` converted by the column's bind processor, ready to go into a row of tuples."""
+    """`value` in the form a row of tuples carries it (the column's bind conversion; on
+    PostgreSQL a datetime as its text, which COPY takes as is and formats no faster)."""
     process = table.c[name].type._cached_bind_processor(db.session.get_bind().dialect)
-    return process(value) if process else value
+    value = process(value) if process else value
+    return value.isoformat(" ") if isinstance(value, datetime) and is_postgresql() else value
 
 
-def insert_tuples(table: Table, names: Sequence[str], rows: list[tuple], *,
-                  with_ids: bool = False) -> list[int]:
-    """Insert `rows` (tuples of bound values for `names`) in one statement; with_ids returns
-    their new ids in the order of `rows` (on PostgreSQL taken from the sequence beforehand)."""
-    if not rows:
-        return []
+@dataclass(frozen=True)
+class Prepared:
+    """Rows ready to insert: on PostgreSQL their ids already taken and their COPY data
+    formatted, so another thread can send them with almost no Python work."""
+
+    table: Table
+    names: tuple[str, ...]
+    rows: list[tuple] | None  # SQLite: the rows, defaults appended
+    data: bytes | None  # PostgreSQL: the COPY data
+    ids: list[int] | None  # PostgreSQL: the rows' ids, when asked for
+    count: int
+
+
+def prepare(table: Table, names: Sequence[str], rows: list[tuple], *,
+            with_ids: bool = False) -> Prepared:
+    """Make `rows` (tuples of bound values for `names`) ready for insert_prepared()."""
     names, fixed = _with_defaults(table, list(names))
     if fixed:
         rows = [row + fixed for row in rows]
     if not is_postgresql():
-        return _executemany(table, names, rows, with_ids)
-    ids: list[int] = []
-    if with_ids:
-        sequence = func.pg_get_serial_sequence(table.name, "id")
-        ids = list(db.session.scalars(
-            select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
-        ))
+        return Prepared(table, tuple(names), rows, None, None, len(rows))
+    ids = _take_ids(table, len(rows)) if with_ids and rows else None
+    if ids is not None:
         names, rows = ["id", *names], [(i, *row) for i, row in zip(ids, rows, strict=True)]
-    _copy(table, names, rows)
-    return ids
+    return Prepared(table, tuple(names), None, _copy_data(rows), ids, len(rows))
+
+
+def insert_prepared(prepared: Prepared) -> list[int]:
+    """Insert prepared rows in one statement of the session's transaction; returns their ids
+    in row order (empty unless prepared with_ids)."""
+    if not prepared.count:
+        return []
+    if prepared.data is not None:
+        _copy(prepared.table, prepared.names, prepared.data)
+        return prepared.ids or []
+    return _executemany(prepared.table, prepared.names, prepared.rows)
+
+
+def _take_ids(table: Table, n: int) -> list[int]:
+    """n new ids from the table's sequence, as one text value (not n rows to fetch)."""
+    sequence = func.pg_get_serial_sequence(table.name, "id")
+    text = db.session.scalar(
+        select(func.array_to_string(func.array_agg(func.nextval(sequence)), ","))
+        .select_from(func.generate_series(1, n))
+    )
+    return [int(i) for i in text.split(",")]
 
 
 def _with_defaults(table: Table, names: list[str]) -> tuple[list[str], tuple]:
@@ -81,23 +115,31 @@ def _with_defaults(table: Table, names: list[str]) -> tuple[list[str], tuple]:
     return [*names, *defaults], tuple(bound(table, k, v) for k, v in defaults.items())
 
 
-def _executemany(table: Table, names: list[str], rows: list[tuple], with_ids: bool) -> list[int]:
-    """SQLite: the driver's executemany (one C loop); ids worked out from max(id)."""
+def _executemany(table: Table, names: tuple[str, ...], rows: list[tuple]) -> list[int]:
+    """SQLite: the driver's executemany (one C loop); the ids worked out from max(id)."""
     preparer = db.session.get_bind().dialect.identifier_preparer
     columns = ", ".join(preparer.quote(name) for name in names)
     db.session.connection().exec_driver_sql(
         f"INSERT INTO {preparer.format_table(table)} ({columns}) "
         f"VALUES ({', '.join('?' * len(names))})", rows)
-    if not with_ids:
-        return []
     # SQLite numbers new rows max(id) + 1, one after another, and the insert holds the
-    # only write lock until commit, so this chunk's rows are the last len(rows) ids.
+    # only write lock until commit, so these rows are the last len(rows) ids.
     last = db.session.scalar(select(func.max(table.c.id)))
     return list(range(last - len(rows) + 1, last + 1))
 
 
-def _copy(table: Table, names: list[str], rows: list[tuple]) -> None:
-    """COPY `rows` into `table` on the session's connection (inside its transaction)."""
+def _copy_data(rows: list[tuple]) -> bytes:
+    """COPY's text format of `rows`, made by the driver's own formatter (nothing is sent)."""
+    data = io.BytesIO()
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor, Copy(cursor, binary=False, writer=FileWriter(data)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return data.getvalue()
+
+
+def _copy(table: Table, names: tuple[str, ...], data: bytes) -> None:
+    """COPY formatted `data` into `table` on the session's connection (in its transaction)."""
     preparer = db.session.get_bind().dialect.identifier_preparer
     quoted = ", ".join(preparer.quote(name) for name in names)
     connection = db.session.connection()
@@ -107,5 +149,4 @@ def _copy(table: Table, names: list[str], rows: list[tuple]) -> None:
         # Statement listeners (tracing, query counters) see the COPY like any other statement.
         connection.dispatch.before_cursor_execute(connection, cursor, statement, None, None,
                                                   True)
-        for row in rows:
-            copy.write_row(row)
+        copy.write(data)

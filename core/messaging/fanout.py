@@ -21,7 +21,7 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from core.bulk import bound, insert_tuples, is_postgresql
+from core.bulk import Prepared, bound, insert_prepared, is_postgresql, prepare
 from core.extensions import db
 from core.messaging.models import Broadcast, BroadcastStatus, Direction, Status
 from core.messaging.pipeline import (
@@ -94,7 +94,7 @@ def fan_out(broadcast_id: int) -> int:
     # A secure plan adds portal rows to this session: they commit with their messages.
     with _submitter(threaded=is_postgresql() and not secure) as submit:
         for chunk in _chunks(broadcast, secure):
-            rows = writer.rows(chunk)
+            rows = prepare(MESSAGES, NAMES, writer.rows(chunk), with_ids=True)
             created += pending.result() if pending else 0
             if writer.cancelled:
                 break
@@ -152,51 +152,49 @@ class Writer:
         self.batches = Batches()
         self.cancelled = False
         self.hold = lease()
-        self._bound: dict[datetime, object] = {}
 
     def rows(self, planned: list) -> list[tuple]:
         """The Message rows (NAMES) of planned recipients; each queued one is held until its
         job exists."""
         now = utcnow()
-        at, created, bid = self._at, self._at(now), self.broadcast_id
-        rows = []
+        created, bid, rows = self._at(now), self.broadcast_id, []
+        last = sent = held_until = None
         for p in planned:
-            send_at = p.send_at or now
+            if p.send_at is not last:  # one send time for the whole broadcast, as a rule
+                last, send_at = p.send_at, p.send_at or now
+                sent, held_until = self._at(send_at), self._at(max(now, send_at) + self.hold)
             if p.skip_reason:
                 status, reason, held = SKIPPED, p.skip_reason[:300], None
             else:
-                status, reason, held = QUEUED, "", at(max(now, send_at) + self.hold)
+                status, reason, held = QUEUED, "", held_until
             rows.append((bid, p.client_id, p.appointment_id, OUT, p.channel,
                          (p.to_addr or "")[:254], (p.subject or "")[:200], p.body or "",
-                         status, reason, at(send_at), created, held))
+                         status, reason, sent, created, held))
         return rows
 
     def _at(self, moment: datetime):
-        """A datetime in the stored form, converted once per distinct value."""
-        value = self._bound.get(moment)
-        if value is None:
-            value = self._bound[moment] = bound(MESSAGES, "send_at", moment)
-        return value
+        """A datetime in the stored form."""
+        return bound(MESSAGES, "send_at", moment)
 
-    def write(self, rows: list[tuple], planned: list) -> int:
+    def write(self, rows: Prepared, planned: list) -> int:
         """Insert one chunk with the audits of its skips and commit; returns how many."""
-        if not rows:
+        if not rows.count:
             return 0
         if _cancelled(self.broadcast_id):
             self.cancelled = True
             return 0
-        ids = insert_tuples(MESSAGES, NAMES, rows, with_ids=True)
+        ids = insert_prepared(rows)
         write_audits([
             audit_row("message.skipped",
-                      f"{label(p.channel)} to {p.to_addr or 'nobody'} not sent: {row[9]}",
-                      _Ref(i, p.client_id, p.appointment_id))
-            for i, p, row in zip(ids, planned, rows, strict=True) if p.skip_reason
+                      f"{label(p.channel)} to {p.to_addr or 'nobody'} not sent: "
+                      f"{p.skip_reason[:300]}", _Ref(i, p.client_id, p.appointment_id))
+            for i, p in zip(ids, planned, strict=True) if p.skip_reason
         ])
         db.session.execute(update(BROADCASTS).where(BROADCASTS.c.id == self.broadcast_id)
                            .values(claimed_at=utcnow()))  # still alive: nobody takes over
         db.session.commit()
         self.batches.add(ids, planned)
-        return len(rows)
+        return rows.count
 
 
 def _key(p) -> tuple:
