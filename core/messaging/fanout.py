@@ -44,6 +44,7 @@ from core.types import utcnow
 log = logging.getLogger(__name__)
 
 INSERT_CHUNK = 10_000  # rows per transaction: one COPY (or executemany) and one commit each
+FIRST_CHUNK = 2_000
 STALE_AFTER = timedelta(minutes=5)  # a fan-out silent this long is taken over
 NAMES = ("broadcast_id", "client_id", "appointment_id", "direction", "channel", "to_addr",
          "subject", "body", "status", "reason", "send_at", "created_at", "held_until")
@@ -90,17 +91,17 @@ def fan_out(broadcast_id: int) -> int:
     broadcast = db.session.get(Broadcast, broadcast_id)
     secure = bool((broadcast.options or {}).get("secure"))
     writer = Writer(broadcast_id)
-    created, pending = 0, None
+    created, pending, batches = 0, None, Batches()
     # A secure plan adds portal rows to this session: they commit with their messages.
     with _submitter(threaded=is_postgresql() and not secure) as submit:
         for chunk in _chunks(broadcast, secure):
             rows = prepare(MESSAGES, NAMES, writer.rows(chunk), with_ids=True)
-            created += pending.result() if pending else 0
+            created += _enqueue(batches, pending)
             if writer.cancelled:
                 break
             pending = submit(writer.write, rows, chunk)
-        created += pending.result() if pending else 0
-    writer.batches.flush()
+        created += _enqueue(batches, pending)
+    batches.flush()
     _finish(broadcast_id)
     log.info("broadcast %s fanned out: %d messages", broadcast_id, created)
     return created
@@ -117,8 +118,20 @@ def _chunks(broadcast: Broadcast, secure: bool) -> Iterator[list]:
         planned = secure_plan(broadcast)
     else:
         planned = plan(broadcast)
-    while chunk := list(islice(planned, INSERT_CHUNK)):
+    size = FIRST_CHUNK  # the writer starts sooner; later chunks are planned while it writes
+    while chunk := list(islice(planned, size)):
         yield [p for p in chunk if _key(p) not in seen] if seen else chunk
+        size = INSERT_CHUNK
+
+
+def _enqueue(batches: Batches, written: Future | None) -> int:
+    """Enqueue the delivery of a chunk once it is committed (here, while the writer goes on
+    with the next one); returns how many messages it wrote."""
+    if written is None:
+        return 0
+    ids, planned = written.result()
+    batches.add(ids, planned)
+    return len(ids)
 
 
 @contextmanager
@@ -145,11 +158,10 @@ def _in_context(app, fn: Callable, *args):
 
 
 class Writer:
-    """Writes one fan-out's chunks: each is committed, then its delivery jobs are enqueued."""
+    """Writes one fan-out's chunks, each in its own transaction."""
 
     def __init__(self, broadcast_id: int):
         self.broadcast_id = broadcast_id
-        self.batches = Batches()
         self.cancelled = False
         self.hold = lease()
 
@@ -176,13 +188,14 @@ class Writer:
         """A datetime in the stored form."""
         return bound(MESSAGES, "send_at", moment)
 
-    def write(self, rows: Prepared, planned: list) -> int:
-        """Insert one chunk with the audits of its skips and commit; returns how many."""
+    def write(self, rows: Prepared, planned: list) -> tuple[list[int], list]:
+        """Insert one chunk with the audits of its skips and commit; returns the new ids and
+        the planned recipients they belong to."""
         if not rows.count:
-            return 0
+            return [], []
         if _cancelled(self.broadcast_id):
             self.cancelled = True
-            return 0
+            return [], []
         ids = insert_prepared(rows)
         write_audits([
             audit_row("message.skipped",
@@ -193,8 +206,7 @@ class Writer:
         db.session.execute(update(BROADCASTS).where(BROADCASTS.c.id == self.broadcast_id)
                            .values(claimed_at=utcnow()))  # still alive: nobody takes over
         db.session.commit()
-        self.batches.add(ids, planned)
-        return rows.count
+        return ids, planned
 
 
 def _key(p) -> tuple:
