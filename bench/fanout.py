@@ -61,7 +61,7 @@ def run_one(backend: str, size: int) -> dict:
          "target <= 300 ms")
     line("fan-out: rows committed + jobs enqueued", f"{fan_s:,.2f} s",
          "target <= 5 s for 100,000 on PostgreSQL")
-    line("messages / events written", f"{rows:,} / {events:,}")
+    line("messages / events written", f"{rows:,} / {events:,}", "no event at creation")
     line("delivery jobs", f"{jobs:,}", f"limit {size // 100:,}  ok={jobs <= size // 100}")
     line("reference INSERT … SELECT", f"{ref_s:,.2f} s", f"fan-out / reference = "
          f"{fan_s / ref_s:,.1f}x")

@@ -2,7 +2,9 @@
 
 delivery: one delivery job of 200 messages in-process through VonageSmsProvider to the fake.
 compose: create_broadcast() to N appointments (the compose POST's work).
-fanout: the fan-out job of a broadcast to N appointments (rows, events, delivery jobs).
+fanout: the fan-out job of a broadcast to N appointments (rows, delivery jobs). On PostgreSQL
+the profile is of the planning thread; time spent waiting for the writer thread (COPY,
+commit, enqueue) shows as Future.result.
 """
 
 import logging

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit.operations import record
 from core.extensions import db
@@ -102,6 +103,9 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
         db.session.rollback()
         files.discard(stored)  # no row, no file
         raise
+    # What was just written need not be read back: at 100,000 appointments the id list is
+    # 700 kB of JSON, which every later look at the row would otherwise load and parse.
+    set_committed_value(broadcast, "recipients", checked.recipients)
     _pipeline().start_broadcast(broadcast.id)
     return broadcast
 

@@ -2,19 +2,28 @@
 
 Resumable: when a fan-out dies half-way, the sweeper starts it again and it skips the
 recipients whose messages already exist (same client, appointment, channel and address).
+
+On PostgreSQL a second connection writes (COPY, commit, enqueue) one chunk while this one
+plans the next, so Python and the database work at the same time. A message's creation
+("Queued", or "Skipped" with its reason) is on its row, not in an event: the message page
+reads it from there (core.messaging.queries.history).
 """
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import func, select, update
 
-from core.bulk import insert_rows
+from core.bulk import Prepared, bound, insert_prepared, is_postgresql, prepare
 from core.extensions import db
-from core.messaging.models import Broadcast, BroadcastStatus, Direction, MessageEvent, Status
+from core.messaging.models import Broadcast, BroadcastStatus, Direction, Status
 from core.messaging.pipeline import (
     CHUNK,
     claim_broadcast,
@@ -34,9 +43,12 @@ from core.types import utcnow
 
 log = logging.getLogger(__name__)
 
-INSERT_CHUNK = 2000  # rows per transaction (and per statement on PostgreSQL)
-EVENTS = MessageEvent.__table__
+INSERT_CHUNK = 10_000  # rows per transaction: one COPY (or executemany) and one commit each
+FIRST_CHUNK = 2_000
 STALE_AFTER = timedelta(minutes=5)  # a fan-out silent this long is taken over
+NAMES = ("broadcast_id", "client_id", "appointment_id", "direction", "channel", "to_addr",
+         "subject", "body", "status", "reason", "send_at", "created_at", "held_until")
+OUT, QUEUED, SKIPPED = Direction.OUT.value, Status.QUEUED.value, Status.SKIPPED.value
 
 
 class Batches:
@@ -45,11 +57,19 @@ class Batches:
     def __init__(self):
         self.ids: dict[datetime | None, list[int]] = defaultdict(list)
 
-    def add(self, message_id: int, send_at: datetime | None) -> None:
-        key = self.due_key(send_at)
-        self.ids[key].append(message_id)
-        if len(self.ids[key]) >= CHUNK:
-            enqueue_delivery(self.ids.pop(key), at=key)
+    def add(self, ids: list[int], planned: list) -> None:
+        """File the ids of the queued messages among `planned` (in the same order)."""
+        due: dict[datetime | None, datetime | None] = {}
+        for message_id, p in zip(ids, planned, strict=True):
+            if p.skip_reason is None:
+                if p.send_at not in due:
+                    due[p.send_at] = self.due_key(p.send_at)
+                self.ids[due[p.send_at]].append(message_id)
+        for at, waiting in self.ids.items():
+            full = len(waiting) - len(waiting) % CHUNK
+            if full:
+                enqueue_delivery(waiting[:full], at=at)
+                del waiting[:full]
 
     def due_key(self, send_at: datetime | None) -> datetime | None:
         """None for "now", else the second send_at falls due (a job never runs too early)."""
@@ -65,34 +85,128 @@ class Batches:
 
 def fan_out(broadcast_id: int) -> int:
     """Create the broadcast's messages and enqueue their delivery; returns how many were made."""
-    now = utcnow()
-    if not claim_broadcast(broadcast_id, now, STALE_AFTER):
+    if not claim_broadcast(broadcast_id, utcnow(), STALE_AFTER):
         log.info("broadcast %s is not due, cancelled or already fanned out", broadcast_id)
         return 0
-    from core.messaging.recipients import plan  # compose's; imports the template engine
-
     broadcast = db.session.get(Broadcast, broadcast_id)
-    seen = _existing_keys(broadcast_id)
-    batches, created = Batches(), 0
-    planned = plan(broadcast)
-    if (broadcast.options or {}).get("secure"):  # notices with links instead of the content
-        from core.secure.operations import secure_plan
-
-        planned = secure_plan(broadcast)
-    while chunk := list(islice(planned, INSERT_CHUNK)):
-        if _cancelled(broadcast_id):
-            break
-        fresh = [p for p in chunk if _key(p) not in seen]
-        for message_id, send_at in _insert(broadcast_id, fresh):
-            batches.add(message_id, send_at)
-        created += len(fresh)
-        db.session.execute(update(BROADCASTS).where(BROADCASTS.c.id == broadcast_id)
-                           .values(claimed_at=utcnow()))  # still alive: nobody takes over
-        db.session.commit()
+    secure = bool((broadcast.options or {}).get("secure"))
+    writer = Writer(broadcast_id)
+    created, pending, batches = 0, None, Batches()
+    # A secure plan adds portal rows to this session: they commit with their messages.
+    with _submitter(threaded=is_postgresql() and not secure) as submit:
+        for chunk in _chunks(broadcast, secure):
+            rows = prepare(MESSAGES, NAMES, writer.rows(chunk), with_ids=True)
+            created += _enqueue(batches, pending)
+            if writer.cancelled:
+                break
+            pending = submit(writer.write, rows, chunk)
+        created += _enqueue(batches, pending)
     batches.flush()
     _finish(broadcast_id)
     log.info("broadcast %s fanned out: %d messages", broadcast_id, created)
     return created
+
+
+def _chunks(broadcast: Broadcast, secure: bool) -> Iterator[list]:
+    """The broadcast's planned recipients that have no message yet, INSERT_CHUNK at a time."""
+    from core.messaging.recipients import plan  # compose's; imports the template engine
+
+    seen = _existing_keys(broadcast.id)
+    if secure:  # notices with links instead of the content
+        from core.secure.operations import secure_plan
+
+        planned = secure_plan(broadcast)
+    else:
+        planned = plan(broadcast)
+    size = FIRST_CHUNK  # the writer starts sooner; later chunks are planned while it writes
+    while chunk := list(islice(planned, size)):
+        yield [p for p in chunk if _key(p) not in seen] if seen else chunk
+        size = INSERT_CHUNK
+
+
+def _enqueue(batches: Batches, written: Future | None) -> int:
+    """Enqueue the delivery of a chunk once it is committed (here, while the writer goes on
+    with the next one); returns how many messages it wrote."""
+    if written is None:
+        return 0
+    ids, planned = written.result()
+    batches.add(ids, planned)
+    return len(ids)
+
+
+@contextmanager
+def _submitter(threaded: bool):
+    """submit(fn, *args) -> Future: on a writer thread with its own app context (and so its own
+    session and connection), or at once on this one (SQLite has a single writer anyway)."""
+    if not threaded:
+        yield _at_once
+        return
+    app = current_app._get_current_object()
+    with ThreadPoolExecutor(1, thread_name_prefix="fan-out-writer") as pool:
+        yield lambda fn, *args: pool.submit(_in_context, app, fn, *args)
+
+
+def _at_once(fn: Callable, *args) -> Future:
+    future: Future = Future()
+    future.set_result(fn(*args))
+    return future
+
+
+def _in_context(app, fn: Callable, *args):
+    with app.app_context():
+        return fn(*args)
+
+
+class Writer:
+    """Writes one fan-out's chunks, each in its own transaction."""
+
+    def __init__(self, broadcast_id: int):
+        self.broadcast_id = broadcast_id
+        self.cancelled = False
+        self.hold = lease()
+
+    def rows(self, planned: list) -> list[tuple]:
+        """The Message rows (NAMES) of planned recipients; each queued one is held until its
+        job exists."""
+        now = utcnow()
+        created, bid, rows = self._at(now), self.broadcast_id, []
+        last = sent = held_until = None
+        for p in planned:
+            if p.send_at is not last:  # one send time for the whole broadcast, as a rule
+                last, send_at = p.send_at, p.send_at or now
+                sent, held_until = self._at(send_at), self._at(max(now, send_at) + self.hold)
+            if p.skip_reason:
+                status, reason, held = SKIPPED, p.skip_reason[:300], None
+            else:
+                status, reason, held = QUEUED, "", held_until
+            rows.append((bid, p.client_id, p.appointment_id, OUT, p.channel,
+                         (p.to_addr or "")[:254], (p.subject or "")[:200], p.body or "",
+                         status, reason, sent, created, held))
+        return rows
+
+    def _at(self, moment: datetime):
+        """A datetime in the stored form."""
+        return bound(MESSAGES, "send_at", moment)
+
+    def write(self, rows: Prepared, planned: list) -> tuple[list[int], list]:
+        """Insert one chunk with the audits of its skips and commit; returns the new ids and
+        the planned recipients they belong to."""
+        if not rows.count:
+            return [], []
+        if _cancelled(self.broadcast_id):
+            self.cancelled = True
+            return [], []
+        ids = insert_prepared(rows)
+        write_audits([
+            audit_row("message.skipped",
+                      f"{label(p.channel)} to {p.to_addr or 'nobody'} not sent: "
+                      f"{p.skip_reason[:300]}", _Ref(i, p.client_id, p.appointment_id))
+            for i, p in zip(ids, planned, strict=True) if p.skip_reason
+        ])
+        db.session.execute(update(BROADCASTS).where(BROADCASTS.c.id == self.broadcast_id)
+                           .values(claimed_at=utcnow()))  # still alive: nobody takes over
+        db.session.commit()
+        return ids, planned
 
 
 def _key(p) -> tuple:
@@ -113,45 +227,12 @@ def _cancelled(broadcast_id: int) -> bool:
     return status == BroadcastStatus.CANCELLED
 
 
-def _insert(broadcast_id: int, planned: list) -> list[tuple[int, datetime | None]]:
-    """Bulk-insert one chunk with its events (one statement each); returns the queued
-    (id, send_at) in id order."""
-    if not planned:
-        return []
-    now, hold = utcnow(), lease()
-    rows = [_row(broadcast_id, p, now, hold) for p in planned]
-    ids = insert_rows(MESSAGES, rows, with_ids=True)
-    made = list(zip(ids, rows, strict=True))
-    insert_rows(EVENTS, [{"message_id": i, "status": r["status"], "at": now, "code": "",
-                          "detail": r["reason"] or "Queued"} for i, r in made])
-    write_audits([
-        audit_row("message.skipped",
-                  f"{label(p.channel)} to {p.to_addr or 'nobody'} not sent: {r['reason']}",
-                  _Ref(i, p.client_id, p.appointment_id))
-        for i, p, r in zip(ids, planned, rows, strict=True) if r["status"] == Status.SKIPPED
-    ])
-    return sorted((i, r["send_at"]) for i, r in made if r["status"] == Status.QUEUED)
-
-
 class _Ref(NamedTuple):
     """What an audit row needs of a message."""
 
     id: int
     client_id: int | None
     appointment_id: int | None
-
-
-def _row(broadcast_id: int, p, now: datetime, hold: timedelta) -> dict:
-    """The Message row of one planned recipient; the fan-out holds it until its job exists."""
-    status = Status.SKIPPED if p.skip_reason else Status.QUEUED
-    send_at = p.send_at or now
-    return {
-        "broadcast_id": broadcast_id, "client_id": p.client_id, "appointment_id": p.appointment_id,
-        "direction": Direction.OUT, "channel": p.channel, "to_addr": (p.to_addr or "")[:254],
-        "subject": (p.subject or "")[:200], "body": p.body or "", "status": status,
-        "reason": (p.skip_reason or "")[:300], "send_at": send_at, "created_at": now,
-        "held_until": max(now, send_at) + hold if status == Status.QUEUED else None,
-    }
 
 
 def _finish(broadcast_id: int) -> None:

@@ -377,19 +377,36 @@ def message_detail(message_id: int) -> MessageDetail | None:
         return None
     message, client, appointment, broadcast = row
     detail = MessageDetail(message, client, appointment, broadcast)
-    detail.events = list(
+    detail.events = history(message, list(
         db.session.scalars(
             select(MessageEvent)
             .where(MessageEvent.message_id == message_id)
             .order_by(MessageEvent.at, MessageEvent.id)
         )
-    )
+    ))
     detail.attachments = attachments(broadcast)
     if message.direction == Direction.OUT:
         detail.reply = reply_to(message)
     else:
         detail.answers = answered_by(message_id)
     return detail
+
+
+def history(message: Message, events: list[MessageEvent]) -> list[MessageEvent]:
+    """A message's status history, oldest first, from its creation on: the fan-out records
+    the creation ("Queued", or "Skipped" with the reason) on the row, not as an event."""
+    first = events[0] if events else None
+    # Older fan-outs and other senders wrote it as an event (a skip at the row's created_at).
+    if message.broadcast_id is None or message.direction != Direction.OUT or (
+            first is not None and (first.status == Status.QUEUED or (
+                first.status == Status.SKIPPED and first.at == message.created_at))):
+        return events
+    skipped = message.status == Status.SKIPPED and all(e.status != Status.SKIPPED
+                                                      for e in events)
+    created = MessageEvent(message_id=message.id, at=message.created_at, code="",
+                           status=Status.SKIPPED if skipped else Status.QUEUED,
+                           detail=message.reason if skipped else "Queued")
+    return [created, *events]
 
 
 def answered_by(inbound_id: int) -> Message | None:

@@ -99,3 +99,22 @@ def test_compiled_once_renders_many(app):
     assert compiled.fields == {"first_name"}
     names = [compiled.render({"first_name": n}) for n in ("A", "B")]
     assert names == ["Hi A", "Hi B"]
+
+
+@pytest.mark.parametrize("source", [
+    "Hi {{ first_name }}, see you {{ appointment_date }}.\n\n",
+    "{{first_name}}{{ last_name }}",
+    "Line one\r\nline {{ staff }} two\n",
+    "{{ business_name }}",
+])
+def test_bare_fields_join_without_jinja_and_say_the_same(app, source):
+    compiled = templating.compile_template(source)
+    context = {"first_name": "Ann", "last_name": "", "appointment_date": "Tue 24 Nov",
+               "staff": "Dr. Lee", "business_name": "Clinic"}
+    assert compiled.pieces is not None
+    assert compiled.render(context) == compiled.template.render(context)
+
+
+def test_a_filter_renders_through_jinja(app):
+    compiled = templating.compile_template("Hi {{ first_name | upper }}")
+    assert compiled.pieces is None and compiled.render({"first_name": "ann"}) == "Hi ANN"

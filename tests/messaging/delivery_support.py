@@ -77,12 +77,15 @@ def statuses(broadcast_id: int | None = None) -> dict[str, int]:
 
 
 def events_of(message_id: int) -> list[tuple[str, str, str]]:
-    """The (status, code, detail) history of one message, oldest first."""
+    """The (status, code, detail) history of one message, oldest first, as its page shows it
+    (the fan-out's "Queued" comes from the row, the rest from its events)."""
+    from core.messaging.queries import history
+
     db.session.commit()
-    return [tuple(row) for row in db.session.execute(
-        select(MessageEvent.status, MessageEvent.code, MessageEvent.detail)
-        .where(MessageEvent.message_id == message_id).order_by(MessageEvent.id)
-    ).all()]
+    events = db.session.scalars(select(MessageEvent).where(MessageEvent.message_id == message_id)
+                                .order_by(MessageEvent.id)).all()
+    return [(e.status, e.code, e.detail)
+            for e in history(db.session.get(Message, message_id), list(events))]
 
 
 def wait_for(predicate, timeout: float = 20.0, step=None, interval: float = 0.2):

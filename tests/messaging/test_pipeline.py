@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, select, update
 from core.audit.models import AuditEvent
 from core.extensions import db
 from core.jobs import queue
-from core.messaging import pipeline, tasks
-from core.messaging.models import Broadcast, Message
+from core.messaging import fanout, pipeline, tasks
+from core.messaging.models import Broadcast, Message, MessageEvent
 from core.simulator.models import SimMessage
 from tests.messaging.delivery_support import (
     bulk_appointments,
@@ -216,3 +216,41 @@ def test_a_live_fan_out_is_not_taken_over(app, fast):
     db.session.commit()
 
     assert tasks.fan_out(broadcast.id) == 0
+
+
+def test_the_message_page_shows_queued_and_skipped_from_the_row(app, fast):
+    broadcast = make_broadcast(bulk_appointments(1) + bulk_appointments(1, opted_out=True))
+    tasks.fan_out(broadcast.id)
+    queued, skipped = message_ids(broadcast.id)
+
+    # No event per message at creation: the row says it, and the page shows it.
+    assert db.session.scalar(select(func.count()).select_from(MessageEvent)) == 0
+    assert events_of(queued) == [("queued", "", "Queued")]
+    assert events_of(skipped) == [("skipped", "", "Opted out")]
+    pipeline.cancel_message(queued)
+    assert [e[0] for e in events_of(queued)] == ["queued", "cancelled"]
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)
+                             .where(AuditEvent.action == "message.skipped")) == 1
+
+
+def test_a_fan_out_of_several_chunks_writes_each_once_and_stops_when_cancelled(
+        app, fast, monkeypatch):
+    monkeypatch.setattr(fanout, "FIRST_CHUNK", 40)
+    monkeypatch.setattr(fanout, "INSERT_CHUNK", 40)
+    broadcast = make_broadcast(bulk_appointments(200))
+    written = []
+    write = fanout.Writer.write
+
+    def write_then_cancel(self, rows, planned):
+        ids, planned = write(self, rows, planned)
+        written.append(len(ids))
+        if len(written) == 2:  # someone presses Cancel while the third chunk is planned
+            pipeline.cancel_broadcast(broadcast.id)
+        return ids, planned
+
+    monkeypatch.setattr(fanout.Writer, "write", write_then_cancel)
+    assert tasks.fan_out(broadcast.id) == 80
+    assert written == [40, 40, 0]  # the third chunk saw the cancel and wrote nothing
+    assert statuses(broadcast.id) == {"cancelled": 80}
+    jobs = _delivery_jobs()
+    assert sum(len(job.args[0]) for job in jobs) == 80 and len(jobs) <= 2
