@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 import requests
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
+from urllib3 import HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError
 from vonage._version import __version__ as SDK_VERSION
 from vonage_http_client import Auth, HttpClient, HttpClientOptions
@@ -187,21 +188,22 @@ class _VonageProvider:
 
 
 def _gate_requests(client: HttpClient, provider: "_VonageProvider") -> None:
-    """Run `provider.before_wire` as the SDK's transport sends each request; a failure there
-    means nothing was sent, so it is a temporary error, never an unknown outcome."""
-    adapter = client._session.get_adapter("https://")
-    send = adapter.send
+    """Run `provider.before_wire` once the connection is up (TLS handshake included) and
+    right before the request is written; a failure there means nothing was sent, so it is a
+    temporary error, never an unknown outcome."""
+    manager = client._session.get_adapter("https://").poolmanager
 
-    def gated_send(request, *args, **kwargs):
-        if provider.before_wire is not None:
-            try:
-                provider.before_wire()
-            except Exception as exc:  # noqa: BLE001 - e.g. Redis down: the request never left
-                raise TransientError(f"Not sent, the rate limiter failed: {_short(exc)}",
-                                     "limiter") from exc
-        return send(request, *args, **kwargs)
+    class GatedPool(HTTPSConnectionPool):
+        def _validate_conn(self, conn) -> None:
+            super()._validate_conn(conn)  # connects first when the pooled connection is closed
+            if provider.before_wire is not None:
+                try:
+                    provider.before_wire()
+                except Exception as exc:  # noqa: BLE001 - e.g. Redis down: nothing left
+                    raise TransientError(f"Not sent, the rate limiter failed: {_short(exc)}",
+                                         "limiter") from exc
 
-    adapter.send = gated_send
+    manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": GatedPool}
 
 
 def _environment_once(client: HttpClient, host: str) -> None:
