@@ -8,6 +8,8 @@ from sqlalchemy import inspect
 from core.extensions import db
 
 SEARCH_INDEXES = {"ix_messages_text_trgm", "ix_messages_address_trgm"}
+CLIENT_SEARCH_INDEXES = {"ix_clients_name_trgm", "ix_clients_company_trgm",
+                         "ix_clients_email_trgm", "ix_clients_mobile_trgm"}
 
 
 def test_models_and_migrations_agree(app):
@@ -35,11 +37,23 @@ def test_outbox_search_migration_downgrades_and_upgrades(app):
     on_postgresql = db.engine.dialect.name == "postgresql"
     db.session.remove()
     downgrade(revision="0005_mobile_kind")
-    assert not SEARCH_INDEXES & _message_indexes()
+    assert not SEARCH_INDEXES & _indexes("messages")
     upgrade(revision="heads")
-    assert (SEARCH_INDEXES <= _message_indexes()) == on_postgresql  # SQLite: a no-op
+    assert (SEARCH_INDEXES <= _indexes("messages")) == on_postgresql  # SQLite: a no-op
 
 
-def _message_indexes() -> set[str]:
+def test_client_search_migration_downgrades_and_upgrades(app):
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    db.session.remove()
+    downgrade(revision="0006_outbox_search")
+    assert not CLIENT_SEARCH_INDEXES & _indexes("clients")
+    assert "ix_appointments_job_number_trgm" not in _indexes("appointments")
+    assert (SEARCH_INDEXES <= _indexes("messages")) == on_postgresql  # 0006 keeps its own
+    upgrade(revision="heads")
+    assert (CLIENT_SEARCH_INDEXES <= _indexes("clients")) == on_postgresql  # SQLite: a no-op
+    assert ("ix_appointments_job_number_trgm" in _indexes("appointments")) == on_postgresql
+
+
+def _indexes(table: str) -> set[str]:
     db.engine.dispose()  # a fresh connection sees the new schema
-    return {index["name"] for index in inspect(db.engine).get_indexes("messages")}
+    return {index["name"] for index in inspect(db.engine).get_indexes(table)}

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.clients.models import Client
+from core.clients.models import DIRECT, TRIGRAMS, Client
 from core.extensions import db
 from core.types import UTCDateTime, utcnow
 
@@ -29,7 +29,14 @@ class Appointment(db.Model):
     """A visit of one client; several visits may share a job number."""
 
     __tablename__ = "appointments"
-    __table_args__ = (Index("ix_appointments_start_id", "start_at", "id"),)
+    __table_args__ = (
+        Index("ix_appointments_start_id", "start_at", "id"),
+        # Outbox search by job number (migration 0009_client_search, PostgreSQL only): a
+        # trigram index serves its ILIKE '%…%'.
+        Index("ix_appointments_job_number_trgm", "job_number", postgresql_using="gin",
+              postgresql_ops={"job_number": TRIGRAMS},
+              postgresql_with=DIRECT).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from core import paging
 from core.audit.operations import record
-from core.clients.models import Client, ContactMethod
+from core.clients.models import FULL_NAME, Client, ContactMethod
 from core.extensions import db
 from core.messaging.models import Message
 from core.phones import PhoneError, mobile_e164, pretty, timezone_of
@@ -157,7 +157,7 @@ def search_condition(text: str, region: str | None = None):
     """A WHERE clause matching clients by name, company or mobile (typed in any format)."""
     text = (text or "").strip()
     conditions = [
-        (Client.first_name + " " + Client.last_name).icontains(text, autoescape=True),
+        FULL_NAME.icontains(text, autoescape=True),
         Client.company.icontains(text, autoescape=True),
     ]
     for digits in phone_digits(text, region):
