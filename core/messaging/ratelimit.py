@@ -5,9 +5,9 @@ Two Lua scripts on Redis's own clock (so workers on different machines agree):
   sleep until it *before* claiming a message, so the waiting happens while nothing is claimed.
 - admit(): a sliding-window log checked *right before* the request leaves (the Vonage
   providers call it from their connection pool, once the connection is up and just before
-  the request is written; other providers right before send). The claim's database write and the SDK's own work between
-  the slot and the wire can make calls bunch up; admit() guarantees the limit whatever
-  happened in between (it rarely has to wait).
+  the request is written; other providers right before send). The claim's database write
+  and the SDK's own work between the slot and the wire can make calls bunch up; admit()
+  guarantees the limit whatever happened in between (it rarely has to wait).
 Both leave 5% slack, which absorbs ~50 ms of jitter between admission and the provider's
 clock (a busy CPU preempting the worker between the admission and the socket write), so a
 provider counting per second never sees more than N. (2% was measured too little. And the
