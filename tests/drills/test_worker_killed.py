@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from core.messaging import sweeper, tasks
+from core.messaging.delivery import sender_count
 from core.types import utcnow
 from tests.drills.conftest import (
     kill_worker,
@@ -65,4 +66,5 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, auto
     assert figures["queued"] == figures["reconcile"] == 0  # every message final
     assert figures["duplicates"] == 0 and figures["lost"] == 0
     assert figures["sent"] + figures["delivered"] + figures["failed"] == total
-    assert figures["failed"] <= 1  # only a message claimed but never handed to the provider
+    # Only messages claimed but never handed to the provider fail: at most one per sender.
+    assert figures["failed"] <= in_flight <= sender_count(10**6)
