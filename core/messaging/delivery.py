@@ -232,7 +232,7 @@ def sender_count(due: int) -> int:
     gets one sender."""
     if db.engine.dialect.name == "sqlite":
         return 1
-    return max(1, min(int(current_app.config.get("DELIVERY_SENDERS", 4)), due))
+    return max(1, min(int(current_app.config.get("DELIVERY_SENDERS", 3)), due))
 
 
 def run_senders(work: Work, holder: Holder, tallies: list[Tally]) -> None:
