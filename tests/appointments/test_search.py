@@ -2,11 +2,12 @@
 index of migration 0009_client_search rather than every appointment."""
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from core.extensions import db
 from core.messaging import queries
 from core.messaging.queries import Filters
+from tests.plans import plan_of_search
 
 FILLER = """
 WITH made AS (
@@ -44,17 +45,4 @@ def test_the_outbox_job_number_match_reads_the_trigram_index_on_postgresql(app):
 
 def _plan(q: str) -> str:
     """EXPLAIN of the Outbox's search for `q`."""
-    seen = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        queries.outbox_page(Filters(q=q))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
-    statement, parameters = next((s, p) for s, p in seen if "ILIKE" in s)
-    with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        return "\n".join(row[0] for row in rows)
+    return plan_of_search(lambda: queries.outbox_page(Filters(q=q)))

@@ -2,11 +2,12 @@
 trigram indexes of migration 0009_client_search rather than every client."""
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from core.clients.operations import list_clients
 from core.extensions import db
 from core.messaging.recipients import find_clients
+from tests.plans import plan_of_search
 
 
 def ids(clients) -> list[int]:
@@ -71,17 +72,4 @@ def _fill() -> None:
 def _plan(search) -> str:
     """EXPLAIN of the first ILIKE statement `search()` runs, planned as in production: no
     enable_seqscan = off, the indexes must win on cost over 30,000 rows."""
-    seen = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        search()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
-    statement, parameters = next((s, p) for s, p in seen if "ILIKE" in s)
-    with db.engine.connect() as conn:
-        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        return "\n".join(row[0] for row in rows)
+    return plan_of_search(search)

@@ -1,13 +1,14 @@
 """Outbox search: every way a message matches, in keyset order, and (PostgreSQL) on an index."""
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from core.extensions import db
 from core.messaging import queries
 from core.messaging.models import Broadcast, Status
 from core.messaging.queries import Filters
 from tests.mailbox.conftest import minutes
+from tests.plans import plan_of_search
 
 
 def ids(page) -> list[int]:
@@ -98,19 +99,5 @@ FROM generate_series(1, 30000) AS g
 
 
 def _plan(q: str) -> str:
-    """EXPLAIN of the Outbox's search for `q`."""
-    seen = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", keep)
-    try:
-        queries.outbox_page(Filters(q=q))
-    finally:
-        event.remove(db.engine, "before_cursor_execute", keep)
-    statement, parameters = next((s, p) for s, p in seen if "ILIKE" in s)
-    with db.engine.connect() as conn:
-        conn.execute(text("SET enable_seqscan = off"))  # 30,000 rows are still few to scan
-        rows = conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)
-        return "\n".join(row[0] for row in rows)
+    """EXPLAIN of the Outbox's search for `q` (30,000 rows are still few to scan)."""
+    return plan_of_search(lambda: queries.outbox_page(Filters(q=q)), seqscan=False)
