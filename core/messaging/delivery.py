@@ -20,7 +20,7 @@ from flask import current_app
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import select, update
 
-from core.bulk import id_in
+from core.bulk import id_in, is_postgresql
 from core.clients.models import Client
 from core.extensions import db
 from core.messaging import ratelimit
@@ -230,7 +230,7 @@ def sender_count(due: int) -> int:
     Each sender is a thread with its own database session and provider client, so one
     message's network wait overlaps another's commit; SQLite has a single writer, so it
     gets one sender."""
-    if db.engine.dialect.name == "sqlite":
+    if not is_postgresql():
         return 1
     return max(1, min(int(current_app.config.get("DELIVERY_SENDERS", 3)), due))
 

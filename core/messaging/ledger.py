@@ -15,9 +15,10 @@ from redis.exceptions import RedisError
 from sqlalchemy import ARRAY, Connection, Numeric, String, bindparam, text, update
 from sqlalchemy.exc import DBAPIError
 
+from core.bulk import is_postgresql
 from core.extensions import db
 from core.jobs import redis
-from core.messaging.models import Status
+from core.messaging.models import BroadcastStatus, Status
 from core.messaging.transitions import (
     MESSAGES,
     Sent,
@@ -65,7 +66,8 @@ WITH rec AS (
     AND (send_at IS NULL OR send_at <= :now)
     AND (next_attempt_at IS NULL OR next_attempt_at <= :now)
     AND NOT EXISTS (SELECT 1 FROM broadcasts
-                    WHERE broadcasts.id = messages.broadcast_id AND broadcasts.status = 'cancelled')
+                    WHERE broadcasts.id = messages.broadcast_id
+                      AND broadcasts.status = '{BroadcastStatus.CANCELLED.value}')
   RETURNING id
 ), claim_event AS (
   INSERT INTO message_events (message_id, at, status, code, detail)
@@ -137,7 +139,7 @@ class Ledger:
     def __init__(self):
         self.pending: Sent | None = None
         self.connection: Connection | None = None
-        if db.engine.dialect.name == "postgresql":
+        if is_postgresql():
             self.connection = db.engine.connect().execution_options(
                 isolation_level="AUTOCOMMIT")
 
