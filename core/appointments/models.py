@@ -25,12 +25,28 @@ class AppointmentStatus(enum.StrEnum):
         return self.value.replace("_", " ").title()
 
 
+class ConfirmationStatus(enum.StrEnum):
+    """Where the client's confirmation of an appointment stands."""
+
+    NOT_REQUESTED = "not_requested"
+    AWAITING = "awaiting"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    NO_RESPONSE = "no_response"
+    UNRECOGNISED = "unrecognised"
+
+    @property
+    def label(self) -> str:
+        return {"awaiting": "Awaiting reply"}.get(self.value, self.value.replace("_", " ").title())
+
+
 class Appointment(db.Model):
     """A visit of one client; several visits may share a job number."""
 
     __tablename__ = "appointments"
     __table_args__ = (
         Index("ix_appointments_start_id", "start_at", "id"),
+        Index("ix_appointments_confirmation_status", "confirmation_status", "start_at"),
         # Outbox search by job number (migration 0009_client_search, PostgreSQL only): a
         # trigram index serves its ILIKE '%…%'.
         Index("ix_appointments_job_number_trgm", "job_number", postgresql_using="gin",
@@ -49,6 +65,14 @@ class Appointment(db.Model):
     job_number: Mapped[str | None] = mapped_column(String(40), index=True)
     external_uid: Mapped[str | None] = mapped_column(String(255), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Confirmations (migration 0011_confirmation_status): the client's answer to a
+    # confirmation request, when it was asked, and the short code ("YES 2") the request
+    # carried when the client had another one pending.
+    confirmation_status: Mapped[str] = mapped_column(
+        String(16), default=ConfirmationStatus.NOT_REQUESTED,
+        server_default=ConfirmationStatus.NOT_REQUESTED.value)
+    confirmation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation_code: Mapped[int | None] = mapped_column()
 
     client: Mapped[Client] = relationship(lazy="joined")
 

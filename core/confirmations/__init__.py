@@ -1,0 +1,1 @@
+"""Confirmations: asking clients to confirm appointments and reading their YES / NO."""
