@@ -75,6 +75,7 @@ class Recipient(NamedTuple):
     location: str = ""
     title: str = ""
     job_number: str | None = None
+    confirmation_code: int | None = None
 
 
 _CLIENT_COLUMNS = (
@@ -95,6 +96,7 @@ _APPOINTMENT_COLUMNS = (
     Appointment.location,
     Appointment.title,
     Appointment.job_number,
+    Appointment.confirmation_code,
 )
 
 

@@ -29,6 +29,7 @@ FIELDS = (
     "job_number",
     "business_name",
     "business_phone",
+    "reply_hint",
 )
 FIELD_LABELS = {
     "first_name": "First name",
@@ -44,6 +45,7 @@ FIELD_LABELS = {
     "job_number": "Job number",
     "business_name": "Business name",
     "business_phone": "Business phone",
+    "reply_hint": "Reply YES/NO hint",
 }
 FILTERS = ("upper", "lower", "title", "default")
 STRUCTURE_ERROR = (
@@ -222,6 +224,13 @@ def _text(obj, name: str) -> str:
     return (getattr(obj, name, None) or "") if obj is not None else ""
 
 
+def reply_hint(code) -> str:
+    """How to answer a confirmation request; with a code when the client has others pending."""
+    if code:
+        return f"Reply YES {code} to confirm or NO {code} to cancel."
+    return "Reply YES to confirm or NO to cancel."
+
+
 def _when(appointment, zone: ZoneInfo, *parts) -> str:
     """The appointment's start as 'date', 'time' or 'date at time' in `zone` ('' without one)."""
     start = getattr(appointment, "start_at", None)
@@ -243,6 +252,7 @@ _VALUES = {
     "location": lambda p, a, z: _text(a, "location"),
     "service": lambda p, a, z: _text(a, "title"),
     "job_number": lambda p, a, z: _text(a, "job_number"),
+    "reply_hint": lambda p, a, z: reply_hint(getattr(a, "confirmation_code", None)),
 }
 
 

@@ -118,3 +118,16 @@ def test_bare_fields_join_without_jinja_and_say_the_same(app, source):
 def test_a_filter_renders_through_jinja(app):
     compiled = templating.compile_template("Hi {{ first_name | upper }}")
     assert compiled.pieces is None and compiled.render({"first_name": "ann"}) == "Hi ANN"
+
+
+def test_reply_hint_carries_the_code_only_when_the_request_has_one(app):
+    """A confirmation request says "YES 2" only when the client has another one pending."""
+    from types import SimpleNamespace
+
+    from core.messaging.templating import render
+
+    with app.app_context():
+        plain = render("{{ reply_hint }}", None, SimpleNamespace(confirmation_code=None))
+        coded = render("{{ reply_hint }}", None, SimpleNamespace(confirmation_code=2))
+    assert plain == "Reply YES to confirm or NO to cancel."
+    assert coded == "Reply YES 2 to confirm or NO 2 to cancel."
