@@ -17,3 +17,8 @@ from core.messaging.models import (  # noqa: F401
 )
 from core.secure.models import SecureFile, SecureMessage  # noqa: F401,E402
 from core.simulator.models import SimMessage  # noqa: F401
+from core.automation.models import (  # noqa: F401,E402
+    AutomationRule,
+    AutomationSend,
+    MessageTemplate,
+)

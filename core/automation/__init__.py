@@ -1,0 +1,1 @@
+"""Automated messages: templates, rules that run themselves, status texts, confirmations."""
