@@ -89,6 +89,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
+    from core.automation import hooks as automation_hooks
+
+    automation_hooks.connect()  # reschedules and cancellations stop automated messages
 
     @app.after_request
     def security_headers(response):

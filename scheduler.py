@@ -5,8 +5,13 @@ The cron process only enqueues; the workers run the jobs inside their app contex
 
 from rq import cron
 
+from core.automation.tasks import run_rules
 from core.messaging.tasks import sweep
 
 # The delivery sweeper: re-enqueue due messages no job holds, reconcile sends a dead worker
 # left, restart broadcasts whose trigger Redis lost. On "high" so a backlog never delays it.
 cron.register(sweep, "high", interval=30, job_timeout=300, result_ttl=600)
+
+# Automated messages: plan what each enabled rule is due for (exactly once: the database key).
+cron.register(run_rules, "default", interval=60, job_timeout=600,
+              result_ttl=600)

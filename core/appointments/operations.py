@@ -10,6 +10,7 @@ from sqlalchemy.orm import contains_eager
 
 from core import paging
 from core.appointments.models import Appointment, AppointmentStatus
+from core.appointments.signals import changed
 from core.audit.operations import record
 from core.clients.models import Client
 from core.clients.operations import search_condition
@@ -120,6 +121,7 @@ def update_appointment(appointment: Appointment, data: AppointmentData, *, actor
     summary = "Edited " + "; ".join(f"{k}: {o} → {n}" for k, (o, n) in shown.items())
     record("appointment.edited", summary, actor=actor, client_id=appointment.client_id,
            appointment_id=appointment.id, data={"changes": shown})
+    changed.send(appointment, changes=changes, actor=actor)
     return changes
 
 
@@ -133,6 +135,7 @@ def set_status(appointment: Appointment, status: str, *, actor=None) -> bool:
     record("appointment.status", f"Status {old.label} → {new.label}", actor=actor,
            client_id=appointment.client_id, appointment_id=appointment.id,
            data={"old": old.value, "new": new.value})
+    changed.send(appointment, changes={"status": [old.value, new.value]}, actor=actor)
     return True
 
 
