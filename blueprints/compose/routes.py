@@ -9,6 +9,7 @@ from blueprints.compose import bp
 from blueprints.compose.forms import ComposeForm, EditForm
 from blueprints.rendering import render, see_other
 from core.auth.models import Role, User
+from core.automation.templates import all_templates
 from core.clients.models import Client
 from core.extensions import csrf, db
 from core.messaging import attachments as files
@@ -87,6 +88,7 @@ def _page(form: ComposeForm, status: int = 200):
         "picked_id": picked.id if picked else None,
         "count": _count_context(form, measure=bool(form.body.data)),
         "preview": None,
+        "message_templates": all_templates(),  # "Insert template"
     }
     return render_template("compose/new.html", **context), status
 

@@ -113,6 +113,21 @@
     box.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
+  // "Insert template": its channel, subject and body fill the form, still editable.
+  function insertTemplate(form, picker) {
+    const option = picker.selectedOptions[0];
+    if (!option || !option.value) return;
+    const radio = form.querySelector(`input[name="channel"][value="${option.dataset.channel}"]`);
+    if (radio) radio.checked = true;
+    const subject = form.querySelector("#subject");
+    if (subject) subject.value = option.dataset.subject || "";
+    const body = form.querySelector("#body");
+    body.value = option.dataset.body || "";
+    body.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
+    body.dispatchEvent(new Event("input", { bubbles: true }));
+    showSections(form);
+  }
+
   function init() {
     const form = document.getElementById("compose-form");
     if (!form) return;
@@ -127,6 +142,8 @@
     form.addEventListener("input", (event) => {
       if (event.target.id === "body") showCount(form);
     });
+    const picker = form.querySelector("#insert-template");
+    if (picker) picker.addEventListener("change", () => insertTemplate(form, picker));
     form.addEventListener("change", () => showSections(form));
     showSections(form);
     showCount(form);

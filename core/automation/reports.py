@@ -1,0 +1,164 @@
+"""What a rule did and will do: the dry run of Run now, last 7 days, next 7 days forecast."""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.appointments.models import Appointment, AppointmentStatus
+from core.automation.engine import (
+    _filters,
+    due_select,
+    keyed,
+    local_day_bounds,
+    window,
+)
+from core.automation.models import AutomationRule, AutomationSend, Timing
+from core.extensions import db
+from core.messaging.models import Broadcast, Message, Status
+from core.messaging.recipients import client_names, plan
+from core.messaging.templating import business_zone
+from core.types import utcnow
+
+DRY_RUN_ROWS = 200
+SENT = (Status.SENT.value, Status.DELIVERED.value)
+FAILED = (Status.FAILED.value, Status.EXPIRED.value)
+
+
+@dataclass
+class DryRow:
+    """One appointment of a dry run: who, where to, what text, when, or why not."""
+
+    name: str
+    to_addr: str
+    body: str
+    start_at: datetime | None
+    outcome: str  # "sends now", or why it does not
+    sends: bool
+
+
+@dataclass
+class DryRun:
+    rows: list[DryRow] = field(default_factory=list)
+    sends: int = 0
+    skipped: int = 0
+    total: int = 0
+
+
+def dry_run(rule: AutomationRule, now: datetime | None = None) -> DryRun:
+    """What Run now would do at `now`, without writing anything."""
+    now = now or utcnow()
+    result = DryRun()
+    due = due_select(rule, now, run_now=True)
+    if due is None:
+        return result
+    rows = db.session.execute(due.order_by(Appointment.start_at, Appointment.id)).all()
+    ids = [r.id for r in rows]
+    starts = {r.id: r.start_at for r in rows}
+    done = keyed(rule.id, ids)
+    template = rule.template
+    draft = Broadcast(channel=template.channel, subject=template.subject, body=template.body,
+                      recipients={"appointment_ids": [i for i in ids if i not in done]})
+    planned = list(plan(draft)) if draft.recipients["appointment_ids"] else []
+    names = client_names({p.client_id for p in planned} | _clients_of(done))
+    for p in planned:
+        sends = p.skip_reason is None
+        result.sends += sends
+        result.skipped += not sends
+        if len(result.rows) < DRY_RUN_ROWS:
+            result.rows.append(DryRow(names.get(p.client_id, "—"), p.to_addr, p.body,
+                                      starts.get(p.appointment_id),
+                                      "Sends now" if sends else f"Skipped: {p.skip_reason}",
+                                      sends))
+    for appointment in _cancelled_in_window(rule, now)[:DRY_RUN_ROWS]:
+        result.skipped += 1
+        result.rows.append(DryRow(appointment.client.name, "", "", appointment.start_at,
+                                  "Skipped: appointment cancelled", False))
+    for appointment_id in sorted(done):
+        result.skipped += 1
+        if len(result.rows) < DRY_RUN_ROWS:
+            result.rows.append(DryRow("", "", "", starts[appointment_id],
+                                      "Skipped: sent already by this rule", False))
+    result.total = result.sends + result.skipped
+    return result
+
+
+def _clients_of(appointment_ids) -> set[int]:
+    if not appointment_ids:
+        return set()
+    return set(db.session.scalars(select(Appointment.client_id)
+                                  .where(Appointment.id.in_(list(appointment_ids)))))
+
+
+def _cancelled_in_window(rule: AutomationRule, now: datetime) -> list[Appointment]:
+    where = window(rule, now, run_now=True)
+    if where is None:
+        return []
+    return list(db.session.scalars(select(Appointment).where(
+        *where, Appointment.status == AppointmentStatus.CANCELLED.value)
+        .order_by(Appointment.start_at).limit(DRY_RUN_ROWS)))
+
+
+# ---- the rule's page: last 7 days and next 7 days ------------------------------------------
+
+
+@dataclass
+class Day:
+    day: object
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    other: int = 0  # queued, cancelled, ...
+    forecast: int = 0
+
+
+def history(rule: AutomationRule, now: datetime | None = None, days: int = 7) -> list[Day]:
+    """Messages of the rule's runs per local day (the last `days` days), by outcome."""
+    now, zone = now or utcnow(), business_zone()
+    today = now.astimezone(zone).date()
+    broadcasts = select(AutomationSend.broadcast_id).where(
+        AutomationSend.rule_id == rule.id).distinct().scalar_subquery()
+    result = []
+    for back in range(days - 1, -1, -1):
+        day = today - timedelta(days=back)
+        start, end = local_day_bounds(day, zone)
+        counts = dict(db.session.execute(
+            select(Message.status, func.count()).where(
+                Message.broadcast_id.in_(broadcasts), Message.created_at >= start,
+                Message.created_at < end).group_by(Message.status)).all())
+        entry = Day(day, sent=sum(counts.get(s, 0) for s in SENT),
+                    skipped=counts.get(Status.SKIPPED.value, 0),
+                    failed=sum(counts.get(s, 0) for s in FAILED))
+        entry.other = sum(counts.values()) - entry.sent - entry.skipped - entry.failed
+        result.append(entry)
+    return result
+
+
+def forecast(rule: AutomationRule, now: datetime | None = None, days: int = 7) -> list[Day]:
+    """How many appointments the rule would be due for on each of the next `days` local days
+    (from today), as the schedule stands now."""
+    now, zone = now or utcnow(), business_zone()
+    today = now.astimezone(zone).date()
+    timing, amount = Timing(rule.timing), rule.amount or 0
+    result = []
+    for ahead in range(days):
+        day = today + timedelta(days=ahead)
+        start, end = local_day_bounds(day, zone)
+        if timing == Timing.DAYS_BEFORE:
+            first, last = local_day_bounds(day + timedelta(days=amount), zone)
+            where = [Appointment.start_at >= first, Appointment.start_at < last]
+        elif timing == Timing.HOURS_BEFORE:
+            shift = timedelta(hours=amount)
+            where = [Appointment.start_at >= max(start, now) + shift,
+                     Appointment.start_at < end + shift]
+        elif timing == Timing.HOURS_AFTER:
+            shift = timedelta(hours=amount)
+            where = [Appointment.end_at >= max(start, now) - shift,
+                     Appointment.end_at < end - shift]
+        else:
+            result.append(Day(day))
+            continue
+        count = db.session.scalar(select(func.count()).select_from(Appointment)
+                                  .where(*_filters(rule), *where))
+        result.append(Day(day, forecast=count or 0))
+    return result
