@@ -11,6 +11,7 @@ from core.appointments.models import AppointmentStatus
 from core.appointments.operations import AppointmentData, create_appointment
 from core.auth.models import Role, User
 from core.auth.operations import create_user, find_by_email
+from core.automation.demo import seed_automation
 from core.clients.models import ContactMethod
 from core.clients.operations import ClientData, create_client
 from core.extensions import db
@@ -64,8 +65,10 @@ def seed_demo(if_empty: bool) -> str:
     users = [create_user(email, DEMO_PASSWORD, role, name) for email, name, role in STAFF_USERS]
     clients = _clients(rng)
     count = _appointments(rng, clients)
+    templates, rules = seed_automation()
     return (f"Loaded the demo: {len(users)} staff (password {DEMO_PASSWORD}), "
-            f"{len(clients)} clients, {count} appointments.")
+            f"{len(clients)} clients, {count} appointments, {templates} templates, "
+            f"{rules} automated-message rules.")
 
 
 def _clients(rng: random.Random) -> list:
