@@ -96,4 +96,5 @@ ACCESS = {
     "automation.run_now": Role.ADMIN,
     "automation.field_status": Role.EDIT,
     "automation.confirm": Role.EDIT,
+    "automation.confirm_selected": Role.EDIT,
 }

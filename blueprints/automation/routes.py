@@ -6,6 +6,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from blueprints.access import requires
+from blueprints.appointments import selection
 from blueprints.automation import bp
 from blueprints.automation.forms import ConfirmForm, FieldStatusForm, RuleForm
 from blueprints.rendering import render, see_other
@@ -185,13 +186,16 @@ def _visits(appointment) -> list:
                   key=lambda a: (a.start_at, a.id))
 
 
-def _confirm_form(appointment) -> ConfirmForm:
+def _confirm_form(appointment=None) -> ConfirmForm:
+    """The request form, prefilled on GET with the chosen (else the first) confirmation
+    template."""
     form = ConfirmForm()
     templates = template_ops.all_templates("confirmation") or template_ops.all_templates()
     form.template_id.choices = [SelectChoice(t.id, t.name) for t in templates]
-    form.visit.choices = [SelectChoice(v.id, v.id) for v in _visits(appointment)]
+    if appointment is not None:
+        form.visit.choices = [SelectChoice(v.id, v.id) for v in _visits(appointment)]
     if request.method == "GET":
-        form.visit.data = appointment.id
+        form.visit.data = appointment.id if appointment is not None else None
         chosen = next((t for t in templates if t.id == request.args.get("template_id", type=int)),
                       templates[0] if templates else None)
         if chosen is not None:
@@ -221,3 +225,26 @@ def confirm(appointment_id: int):
             return see_other(url_for("appointments.detail", appointment_id=visit))
     return render("automation/confirm.html", "automation/_confirm.html", form=form,
                   appointment=appointment, visits=visits), (422 if form.is_submitted() else 200)
+
+
+@bp.route("/confirm-selected", methods=["GET", "POST"])
+@requires(Role.EDIT)
+def confirm_selected():
+    """Send confirmation to the clients of the ticked appointments (one request each)."""
+    ids = selection.selected_ids()
+    form = _confirm_form()
+    if form.validate_on_submit():
+        try:
+            broadcast = send_confirmation(ids, channel=form.channel.data,
+                                          subject=form.subject.data, body=form.body.data,
+                                          actor=current_user)
+        except ComposeError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            selection.clear()
+            flash(f"Confirmation requests are on their way ({len(ids):,} appointments).",
+                  "success")
+            return see_other(url_for("compose.broadcast", broadcast_id=broadcast.id))
+    return render_template("automation/confirm_selected.html", form=form, count=len(ids)), (
+        422 if form.is_submitted() else 200)

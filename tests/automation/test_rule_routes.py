@@ -143,3 +143,27 @@ def test_send_confirmation_refusal_is_shown(client_for, make_template, make_clie
         data={"visit": appointment.id, "template_id": 1, "channel": "sms", "body": "Confirm?"})
     assert response.status_code == 422
     assert "No one can receive this (do not contact: 1)" in response.get_data(as_text=True)
+
+
+def test_send_confirmation_to_ticked_appointments(client_for, make_template, make_appointment,
+                                                  run_worker):
+    make_template(kind="confirmation", name="Confirm", body="Confirm? {{ reply_hint }}")
+    ticked = [make_appointment(), make_appointment()]
+    other = make_appointment()
+    client = client_for(Role.EDIT)
+    for appointment in ticked:
+        client.post(f"/appointments/{appointment.id}/select", data={"selected": "1"})
+    assert ">Send confirmation</a>" in client.get("/appointments").get_data(as_text=True)
+    page = client.get("/automation/confirm-selected").get_data(as_text=True)
+    assert "<strong>2</strong> ticked appointments" in page and "{{ reply_hint }}" in page
+    response = client.post("/automation/confirm-selected", data={
+        "template_id": 1, "channel": "sms", "body": "Confirm? {{ reply_hint }}"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    statuses = {a.id: db.session.get(Appointment, a.id).confirmation_status
+                for a in [*ticked, other]}
+    assert statuses == {ticked[0].id: "awaiting", ticked[1].id: "awaiting",
+                        other.id: "not_requested"}
+    run_worker()
+    assert db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.status == "sent")) == 2
