@@ -148,7 +148,8 @@ def run_now(rule_id: int):
     if broadcast_id is None:
         flash("Nothing to send: every due appointment has had this message.", "success")
         return see_other(url_for("automation.rule", rule_id=rule_id))
-    flash(f"“{item.name}”: {count:,} message(s) are on their way.", "success")
+    flash(f"“{item.name}” ran for {count:,} appointment(s); those that cannot be reached are "
+          "skipped with their reason.", "success")
     return see_other(url_for("compose.broadcast", broadcast_id=broadcast_id))
 
 
