@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("fanout", "delivery", "outbox", "memory", "drills")
+BENCHMARKS = ("fanout", "automation", "delivery", "outbox", "memory", "drills")
 QUICK: dict[str, list[int]] = {}
 
 
@@ -46,7 +46,8 @@ def main(argv: list[str]) -> int:
                              "outbox 100,000, memory 10,000 (also BENCH_QUICK=1)")
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("BENCH_QUICK"):
-        QUICK.update(fanout=[10_000], delivery=[1000], outbox=[100_000], memory=[10_000])
+        QUICK.update(fanout=[10_000], automation=[10_000], delivery=[1000], outbox=[100_000],
+                     memory=[10_000])
     print(machine(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -57,6 +58,10 @@ def main(argv: list[str]) -> int:
             from bench import fanout
             fanout.run(args.size or QUICK.get("fanout") or [10_000, 100_000],
                        tuple(args.backend or ("postgresql", "sqlite")))
+        elif name == "automation":
+            from bench import automation
+            automation.run(args.size or QUICK.get("automation") or [100_000],
+                           tuple(args.backend or ("postgresql",)))
         elif name == "delivery":
             from bench import delivery
             delivery.run((args.size or QUICK.get("delivery") or [2000])[0])

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 FOLLOW_UP_LOOKBACK = timedelta(days=2)  # a follow-up older than this is not sent late
 SENDS = AutomationSend.__table__
-KEY = ("rule_id", "appointment_id", "appointment_start")
+KEY = ("appointment_id", "rule_id", "appointment_start")
 
 
 def local_day_bounds(day, zone) -> tuple[datetime, datetime]:
@@ -109,7 +109,7 @@ def _key(rule_id: int, broadcast_id: int, due, now: datetime) -> list[int]:
     by a reschedule, is planned afresh)."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     rows = due.with_only_columns(
-        literal(rule_id), Appointment.id, Appointment.start_at, literal(broadcast_id),
+        Appointment.id, literal(rule_id), Appointment.start_at, literal(broadcast_id),
         literal(now, UTCDateTime), literal(SendStatus.PLANNED.value))
     statement = dialect.insert(SENDS).from_select(
         [*KEY, "broadcast_id", "planned_at", "status"], rows)

@@ -57,17 +57,14 @@ def upgrade():
         sa.Column("appointment_id", sa.Integer(),
                   sa.ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False),
         sa.Column("appointment_start", sa.DateTime(), nullable=False),
-        sa.Column("broadcast_id", BIG, sa.ForeignKey("broadcasts.id")),
+        sa.Column("broadcast_id", BIG),
         sa.Column("planned_at", sa.DateTime(), nullable=False),
         sa.Column("status", sa.String(10), nullable=False),
-        sa.UniqueConstraint("rule_id", "appointment_id", "appointment_start",
+        sa.UniqueConstraint("appointment_id", "rule_id", "appointment_start",
                             name="uq_automation_sends_key"),
     )
-    op.create_index("ix_automation_sends_appointment", "automation_sends",
-                    ["appointment_id", "status"])
-    op.create_index("ix_automation_sends_rule_planned", "automation_sends",
-                    ["rule_id", "planned_at"])
-    op.create_index("ix_automation_sends_broadcast_id", "automation_sends", ["broadcast_id"])
+    op.create_index("ix_automation_sends_rule_broadcast", "automation_sends",
+                    ["rule_id", "broadcast_id"])
 
 
 def downgrade():
