@@ -52,7 +52,7 @@ def _save(form: TemplateForm, template=None):
 def index():
     """Every template with its kind, channel and text."""
     return render_template("templates_/index.html", items=ops.all_templates(),
-                           used={t.id: ops.rules_using(t.id) for t in ops.all_templates()})
+                           used=ops.rules_by_template())
 
 
 @bp.route("/new", methods=["GET", "POST"])

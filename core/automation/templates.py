@@ -105,6 +105,16 @@ def rules_using(template_id: int) -> list[str]:
         AutomationRule.template_id == template_id).order_by(AutomationRule.name)))
 
 
+def rules_by_template() -> dict[int, list[str]]:
+    """Rule names per template id, in one query (the Templates list)."""
+    used: dict[int, list[str]] = {}
+    for template_id, name in db.session.execute(
+            select(AutomationRule.template_id, AutomationRule.name)
+            .order_by(AutomationRule.name)):
+        used.setdefault(template_id, []).append(name)
+    return used
+
+
 def delete(template: MessageTemplate, *, actor=None) -> None:
     """Delete a template no rule uses, audited; the caller commits."""
     users = rules_using(template.id)

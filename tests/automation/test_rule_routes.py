@@ -167,3 +167,35 @@ def test_send_confirmation_to_ticked_appointments(client_for, make_template, mak
     run_worker()
     assert db.session.scalar(select(func.count()).select_from(Message).where(
         Message.status == "sent")) == 2
+
+
+def test_deleting_a_rule_takes_its_keys_and_frees_its_template(client_for, make_rule,
+                                                               make_appointment):
+    from core.automation.engine import plan_rule
+    from core.automation.models import AutomationSend, MessageTemplate
+
+    rule = make_rule(timing="hours_before", amount=3)
+    template_id = rule.template_id
+    make_appointment(start_at=datetime.now(UTC) + timedelta(hours=1))
+    plan_rule(rule)
+    client = client_for(Role.ADMIN)
+    assert client.post(f"/automation/rules/{rule.id}/delete").status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(AutomationSend)) == 0
+    assert client.post(f"/templates/{template_id}/delete").status_code == 303
+    assert db.session.get(MessageTemplate, template_id) is None
+
+
+def test_templates_list_takes_a_fixed_number_of_queries(client_for, make_rule, query_counter):
+    client = client_for(Role.READ_ONLY)
+    make_rule()
+    client.get("/templates")
+    with query_counter() as one:
+        client.get("/templates")
+    make_rule()
+    make_rule()
+    with query_counter() as three:
+        client.get("/templates")
+    def ours(statements):
+        return [s for s in statements if "automation_rules" in s or "message_templates" in s]
+
+    assert len(ours(three)) == len(ours(one)) == 2
