@@ -54,6 +54,11 @@ def test_create_a_rule_and_run_it_now(signed_in, live_server, make_template,  # 
     page.get_by_role("link", name="Automated messages").click()
     page.get_by_role("link", name="New rule").click()
     page.get_by_label("Name").fill("Three hours before")
+    page.get_by_label("Sends").select_option("status")  # only the status field applies
+    expect(page.get_by_label("Status", exact=True)).to_be_visible()
+    expect(page.get_by_label("How many")).to_be_hidden()
+    page.get_by_label("Sends").select_option("reminder")
+    expect(page.get_by_label("Daily time (business time zone)")).to_be_visible()
     page.get_by_label("Template").select_option(label="Reminder (Reminder)")
     page.get_by_label("When", exact=True).select_option("hours_before")
     page.get_by_label("How many").fill("3")
