@@ -73,6 +73,9 @@ class Config:
     # how long a job holds a queued message before the sweeper may hand it to another job.
     PROVIDER_RATE_PER_SECOND = float(os.environ.get("PROVIDER_RATE_PER_SECOND", 30))
     DELIVERY_LEASE_SECONDS = int(os.environ.get("DELIVERY_LEASE_SECONDS", 600))
+    # A running delivery job holds its messages for this long and renews the hold every third
+    # of it: a worker killed mid-job lets go of its messages within this plus one sweep.
+    DELIVERY_RUNNING_LEASE_SECONDS = int(os.environ.get("DELIVERY_RUNNING_LEASE_SECONDS", 30))
     # Senders side by side in one delivery job (threads, each with its own connection); a
     # worker killed mid-job leaves at most this many messages to reconcile.
     DELIVERY_SENDERS = int(os.environ.get("DELIVERY_SENDERS", 3))

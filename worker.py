@@ -11,6 +11,7 @@ from rq import Worker
 
 from core.extensions import db
 from core.jobs import QUEUES
+from core.ops.recovery import release_dead_scheduler_locks
 
 log = logging.getLogger("tidings.worker")
 
@@ -47,7 +48,28 @@ def forget_inherited_sessions() -> None:
 
 
 class TidingsWorker(Worker):
-    """An RQ worker whose work horses start with a fresh database pool and session."""
+    """An RQ worker whose work horses start with a fresh database pool and session, and
+    which recovers promptly from a worker killed with kill -9 (see core/ops/recovery.py)."""
+
+    # RQ's defaults (420 s TTL, maintenance every 10 min, job heartbeat every 30 s) let a dead
+    # worker look alive for minutes: an idle worker now wakes every 30 s, retries the scheduler
+    # lock every 15 s and a busy one beats every 10 s, so /readyz and the System page see it.
+    WORKER_TTL, MAINTENANCE_INTERVAL, JOB_MONITORING_INTERVAL = 45, 15, 10
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("worker_ttl", self.WORKER_TTL)
+        kwargs.setdefault("maintenance_interval", self.MAINTENANCE_INTERVAL)
+        kwargs.setdefault("job_monitoring_interval", self.JOB_MONITORING_INTERVAL)
+        super().__init__(*args, **kwargs)
+
+    def _start_scheduler(self, *args, **kwargs):
+        release_dead_scheduler_locks(self.connection, self.queue_names())
+        return super()._start_scheduler(*args, **kwargs)
+
+    def run_maintenance_tasks(self):
+        if self.scheduler is not None and not self.scheduler.acquired_locks:
+            release_dead_scheduler_locks(self.connection, self.queue_names())
+        return super().run_maintenance_tasks()
 
     def main_work_horse(self, job, queue):
         forget_inherited_sessions()

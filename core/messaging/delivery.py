@@ -32,10 +32,10 @@ from core.messaging.transitions import (
     Due,
     Sent,
     is_due,
-    lease,
     record_failed,
     record_reconcile,
     record_retry,
+    running_lease,
     skip_opted_out,
 )
 from core.providers import registry
@@ -66,27 +66,55 @@ def load_due(message_ids: list[int], now: datetime) -> list[Due]:
     return [Due(*row) for row in rows]
 
 
-class Holder:
-    """Keeps a job's remaining messages held (held_until in the future) while it works."""
+class Heartbeat:
+    """Holds a running job's due messages for a short lease, renewed from a thread of its own.
+
+    The hold is short (DELIVERY_RUNNING_LEASE_SECONDS) and renewed every third of it whatever
+    the senders are doing, so a job killed with its worker lets go of its messages within
+    one lease: the next sweep hands them to another job.
+    """
 
     def __init__(self, ids: list[int]):
         self.ids = list(ids)
-        self.every = lease().total_seconds() / 4
-        self.last = 0.0
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
 
-    def refresh(self, done: int = 0) -> None:
-        """Extend the hold on the messages not yet handled, at most every quarter lease."""
-        if time.monotonic() - self.last < self.every:
-            return
-        remaining = self.ids[done:]
-        if remaining:
+    def beat(self) -> None:
+        """Hold the job's messages that are still queued and due for one more running lease."""
+        if self.ids:
+            now = utcnow()
             db.session.execute(
                 update(MESSAGES)
-                .where(id_in(MESSAGES.c.id, remaining), MESSAGES.c.status == Status.QUEUED)
-                .values(held_until=utcnow() + lease())
+                .where(id_in(MESSAGES.c.id, self.ids), MESSAGES.c.status == Status.QUEUED,
+                       is_due(now))
+                .values(held_until=now + running_lease())
             )
             db.session.commit()
-        self.last = time.monotonic()
+
+    def start(self) -> "Heartbeat":
+        """Beat now, then every third of the lease in a thread until stop()."""
+        self.beat()
+        app = current_app._get_current_object()
+        every = running_lease().total_seconds() / 3
+
+        def run() -> None:
+            with app.app_context():  # its own session and connection
+                while not self.stopped.wait(every):
+                    try:
+                        self.beat()
+                    except Exception:  # noqa: BLE001 - a missed beat only shortens the hold
+                        log.warning("delivery heartbeat failed", exc_info=True)
+                        db.session.rollback()
+
+        self.thread = threading.Thread(target=run, name="heartbeat", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop beating (the hold then runs out by itself)."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
 
 
 class Attachments:
@@ -211,14 +239,11 @@ class Tally:
             self.retries[trigger_time(at)].append(message.id)
 
 
-def send_all(work: Work, tally: Tally, holder: Holder | None = None) -> None:
-    """One sender: take messages until none are left, each claimed, sent and recorded (and,
-    when it is the only sender, keep the job's hold fresh between them)."""
+def send_all(work: Work, tally: Tally) -> None:
+    """One sender: take messages until none are left, each claimed, sent and recorded."""
     providers, attachments, ledger = {}, Attachments(), Ledger()
     try:
         while (message := work.next()) is not None:
-            if holder is not None:
-                holder.refresh(work.taken - 1)
             tally.add(message, *send_one(message, providers, attachments, ledger))
     finally:
         ledger.close()
@@ -235,10 +260,10 @@ def sender_count(due: int) -> int:
     return max(1, min(int(current_app.config.get("DELIVERY_SENDERS", 3)), due))
 
 
-def run_senders(work: Work, holder: Holder, tallies: list[Tally]) -> None:
-    """Run one sender per tally over `work` (in this thread when one), keeping the hold fresh."""
+def run_senders(work: Work, tallies: list[Tally]) -> None:
+    """Run one sender per tally over `work` (in this thread when one)."""
     if len(tallies) == 1:
-        send_all(work, tallies[0], holder)
+        send_all(work, tallies[0])
         return
     app = current_app._get_current_object()
     errors: list[BaseException] = []
@@ -261,7 +286,6 @@ def run_senders(work: Work, holder: Holder, tallies: list[Tally]) -> None:
         thread.start()
     try:
         while alive := [thread for thread in threads if thread.is_alive()]:
-            holder.refresh(work.taken)
             alive[0].join(0.5)
     finally:  # a job timeout lands here: let every sender finish the message it holds
         work.stop()
@@ -276,11 +300,12 @@ def deliver(message_ids: list[int]) -> dict[str, int]:
     from core.messaging.pipeline import enqueue_delivery, finish_broadcasts
 
     due = load_due(message_ids, utcnow())
-    holder, work = Holder([d.id for d in due]), Work(due)
+    heartbeat, work = Heartbeat([d.id for d in due]).start(), Work(due)
     tallies = [Tally() for _ in range(sender_count(len(due)))]
     try:
-        run_senders(work, holder, tallies)
+        run_senders(work, tallies)
     finally:
+        heartbeat.stop()
         for tally in tallies:
             for at, ids in tally.retries.items():
                 enqueue_delivery(ids, at=at)

@@ -60,6 +60,12 @@ def lease() -> timedelta:
     return timedelta(seconds=current_app.config.get("DELIVERY_LEASE_SECONDS", 600))
 
 
+def running_lease() -> timedelta:
+    """How long a running delivery job holds its messages; its heartbeat renews the hold."""
+    seconds = current_app.config.get("DELIVERY_RUNNING_LEASE_SECONDS", 30)
+    return timedelta(seconds=min(seconds, lease().total_seconds()))
+
+
 def is_due(now: datetime):
     """SQL: the message's send time and its next retry time have come."""
     return and_(
