@@ -84,6 +84,12 @@ class Config:
     # by the fan-out job (smaller sends are planned, and refused exactly, in the request).
     COMPOSE_SYNC_PLAN_LIMIT = int(os.environ.get("COMPOSE_SYNC_PLAN_LIMIT", 1000))
 
+    # Operations (core/ops): log lines as text or JSON; who may read /metrics (a bearer token
+    # and/or addresses; with neither, only 127.0.0.1 and ::1).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "")
+
 
 class TestConfig(Config):
     """What the test suite changes: its own database, its own Redis, no CSRF on API-style posts."""

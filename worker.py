@@ -6,25 +6,16 @@ drops the database connections it inherited so parent and child never share a so
 
 import logging
 import sys
+import time
 
 from rq import Worker
 
 from core.extensions import db
 from core.jobs import QUEUES
+from core.ops.logs import job_line
 from core.ops.recovery import release_dead_scheduler_locks
 
 log = logging.getLogger("tidings.worker")
-
-
-class JobIdFilter(logging.Filter):
-    """Stamp the current RQ job id on every log record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from rq import get_current_job
-
-        job = get_current_job()
-        record.job_id = job.id if job else "-"
-        return True
 
 
 # Sessions a work horse inherited from its parent: kept referenced and never closed, because
@@ -75,6 +66,12 @@ class TidingsWorker(Worker):
         forget_inherited_sessions()
         return super().main_work_horse(job, queue)
 
+    def perform_job(self, job, queue, execution) -> bool:
+        started = time.monotonic()
+        ok = super().perform_job(job, queue, execution)
+        job_line(job, queue.name, "finished" if ok else "failed", time.monotonic() - started)
+        return ok
+
 
 def make_worker(app, queues=QUEUES, name: str | None = None) -> TidingsWorker:
     """A worker on the app's Redis listening to the given queues, highest priority first."""
@@ -89,13 +86,7 @@ def main(argv: list[str]) -> int:
     """Run a worker until stopped (`--burst` to stop when the queues are empty)."""
     from app import create_app
 
-    app = create_app()
-    handler = logging.StreamHandler()
-    handler.addFilter(JobIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s [%(job_id)s] %(name)s: %(message)s")
-    )
-    logging.getLogger().handlers = [handler]
+    app = create_app()  # logging too: LOG_FORMAT, each record stamped with its job id
     burst = "--burst" in argv
     with app.app_context():
         worker = make_worker(app)
