@@ -18,7 +18,7 @@ from functools import partial
 
 from flask import current_app
 from rq.timeouts import JobTimeoutException
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.bulk import id_in, is_postgresql
 from core.clients.models import Client
@@ -38,6 +38,7 @@ from core.messaging.transitions import (
     running_lease,
     skip_opted_out,
 )
+from core.ops.metrics import RECORDER
 from core.providers import registry
 from core.providers.base import (
     Outgoing,
@@ -56,7 +57,7 @@ def load_due(message_ids: list[int], now: datetime) -> list[Due]:
         select(MESSAGES.c.id, MESSAGES.c.broadcast_id, MESSAGES.c.client_id,
                MESSAGES.c.appointment_id, MESSAGES.c.channel, MESSAGES.c.to_addr,
                MESSAGES.c.from_addr, MESSAGES.c.subject, MESSAGES.c.body, MESSAGES.c.attempts,
-               Client.opted_out)
+               Client.opted_out, func.coalesce(MESSAGES.c.send_at, MESSAGES.c.created_at))
         .outerjoin(Client, Client.id == MESSAGES.c.client_id)
         .where(id_in(MESSAGES.c.id, message_ids), MESSAGES.c.status == Status.QUEUED,
                MESSAGES.c.direction == Direction.OUT, is_due(now))
@@ -168,6 +169,7 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
     provider = provider_for(due.channel, providers)
     wait = ratelimit.reserve(provider.name)  # our slot; wait for it while nothing is claimed
     if wait > 0:
+        RECORDER.rate_wait(provider.name, wait)
         ledger.flush()  # what went is recorded now, not after the nap
         time.sleep(wait)
     if not ledger.claim(due.id, provider.name):  # also writes the previous message's record
@@ -179,14 +181,17 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
         result = provider.send(message)
     except TransientError as exc:
         db.session.rollback()
+        RECORDER.provider_error(provider.name, "transient", exc.code)
         at = record_retry(due, exc)
         return ("retry", at) if at else ("failed", None)
     except PermanentError as exc:
         db.session.rollback()
+        RECORDER.provider_error(provider.name, "permanent", exc.code)
         record_failed(due, exc.reason, exc.code)
         return "failed", None
     except UnknownOutcomeError as exc:
         db.session.rollback()
+        RECORDER.provider_error(provider.name, "unknown", exc.code)
         record_reconcile(due, exc.reason, exc.code)
         return "reconcile", None
     except JobTimeoutException:
@@ -198,7 +203,10 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
         db.session.rollback()
         record_reconcile(due, f"Provider error: {exc}")
         return "reconcile", None
-    ledger.add(Sent(due, provider.name, result, utcnow()))
+    sent_at = utcnow()
+    ledger.add(Sent(due, provider.name, result, sent_at))
+    if due.queued_at is not None:
+        RECORDER.latency("queued_to_sent", (sent_at - due.queued_at).total_seconds())
     return "sent", None
 
 
@@ -306,6 +314,7 @@ def deliver(message_ids: list[int]) -> dict[str, int]:
         run_senders(work, tallies)
     finally:
         heartbeat.stop()
+        RECORDER.flush()
         for tally in tallies:
             for at, ids in tally.retries.items():
                 enqueue_delivery(ids, at=at)

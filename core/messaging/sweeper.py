@@ -48,6 +48,7 @@ from core.messaging.transitions import (
     write_audits,
     write_events,
 )
+from core.ops.health import note_sweep
 from core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "secure_purged": _purge_secure(now),
             "inbound": _rearm_inbound(now),
         }
+        note_sweep()
     finally:
         try:
             lock.release()

@@ -53,6 +53,7 @@ class Due:
     body: str
     attempts: int
     opted_out: bool | None
+    queued_at: datetime | None = None  # when it became due (send_at, else created_at)
 
 
 def lease() -> timedelta:
