@@ -154,8 +154,8 @@ def _event_counters(counted: dict) -> list:
     return [errors, waits, waited]
 
 
-def message_counts() -> list[tuple[str, str, int]]:
-    """(status, channel, count) of outbound and inbound messages, cached DB_CACHE_SECONDS."""
+def message_counts() -> list[tuple[str, str, str, int]]:
+    """(direction, status, channel, count) of every message, cached DB_CACHE_SECONDS."""
     import json
 
     from core.messaging.models import Message
@@ -163,19 +163,19 @@ def message_counts() -> list[tuple[str, str, int]]:
     cached = redis().get(DB_CACHE_KEY)
     if cached:
         return [tuple(row) for row in json.loads(cached)]
-    rows = [(status, channel, n) for status, channel, n in db.session.execute(
-        select(Message.status, Message.channel, func.count())
-        .group_by(Message.status, Message.channel)).all()]
+    rows = [tuple(row) for row in db.session.execute(
+        select(Message.direction, Message.status, Message.channel, func.count())
+        .group_by(Message.direction, Message.status, Message.channel)).all()]
     db.session.commit()
     redis().set(DB_CACHE_KEY, json.dumps(rows), ex=DB_CACHE_SECONDS)
     return rows
 
 
 def _messages() -> GaugeMetricFamily:
-    family = GaugeMetricFamily("tidings_messages", "Messages by status and channel",
-                               labels=["status", "channel"])
-    for status, channel, count in message_counts():
-        family.add_metric([status, channel], count)
+    family = GaugeMetricFamily("tidings_messages", "Messages by direction, status and channel",
+                               labels=["direction", "status", "channel"])
+    for direction, status, channel, count in message_counts():
+        family.add_metric([direction, status, channel], count)
     return family
 
 

@@ -80,7 +80,7 @@ def test_metrics_reports_messages_queues_latency_errors_and_waits(app, client, m
 
     text = client.get("/metrics", headers={"Authorization": "Bearer tok"}).get_data(
         as_text=True)
-    assert 'tidings_messages{channel="sms",status="queued"} 1.0' in text
+    assert 'tidings_messages{channel="sms",direction="out",status="queued"} 1.0' in text
     waiting = re.search(r'tidings_queue_jobs\{queue="default",state="queued"\} (\S+)', text)
     assert float(waiting.group(1)) >= 1
     assert 'tidings_delivery_latency_seconds_bucket{le="1",stage="queued_to_sent"} 1.0' in text
