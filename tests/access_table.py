@@ -81,4 +81,12 @@ ACCESS = {
     "conversations.assign": Role.EDIT,
     "conversations.close": Role.EDIT,
     "conversations.settings_page": Role.ADMIN,
+    # Monitoring: /metrics checks its own token / addresses (METRICS_TOKEN, METRICS_ALLOW).
+    "health.healthz": PUBLIC,
+    "health.readyz": PUBLIC,
+    "health.metrics_page": PUBLIC,
+    "system.index": Role.ADMIN,
+    "system.retry_job": Role.ADMIN,
+    "system.delete_job": Role.ADMIN,
+    "system.settle_message": Role.ADMIN,
 }
