@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export FLASK_APP := app
 
-.PHONY: run test test-sqlite test-postgresql bench lint install install-dev migrate seed clean
+.PHONY: run test test-sqlite test-postgresql bench lint install install-dev migrate seed clean screenshots
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ seed: migrate
 ## The whole suite on SQLite, then again on PostgreSQL when DATABASE_TEST_URL (or localhost) answers.
 test: install-dev
 	$(PY) scripts/test.py
+
+## Redraw the README's screenshots (docs/screenshots) from the browser tests.
+screenshots: install-dev
+	TIDINGS_SCREENSHOTS=docs $(PY) -m pytest -q -m browser
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

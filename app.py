@@ -1,7 +1,5 @@
 """Tidings: create_app(), extensions, and the `flask --app app ...` commands."""
 
-import logging
-
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from redis import Redis
@@ -13,6 +11,7 @@ from config import INSTANCE_DIR, Config
 from core import models  # noqa: F401  (registers every table)
 from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from core.ops import logs, metrics
 
 
 @event.listens_for(Engine, "connect")
@@ -43,9 +42,8 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.init_app(app)  # first: the request id exists before any other hook runs
+    metrics.init_app(app)
 
     _init_extensions(app)
     _register_blueprints(app)

@@ -73,6 +73,9 @@ class Config:
     # how long a job holds a queued message before the sweeper may hand it to another job.
     PROVIDER_RATE_PER_SECOND = float(os.environ.get("PROVIDER_RATE_PER_SECOND", 30))
     DELIVERY_LEASE_SECONDS = int(os.environ.get("DELIVERY_LEASE_SECONDS", 600))
+    # A running delivery job holds its messages for this long and renews the hold every third
+    # of it: a worker killed mid-job lets go of its messages within this plus one sweep.
+    DELIVERY_RUNNING_LEASE_SECONDS = int(os.environ.get("DELIVERY_RUNNING_LEASE_SECONDS", 30))
     # Senders side by side in one delivery job (threads, each with its own connection); a
     # worker killed mid-job leaves at most this many messages to reconcile.
     DELIVERY_SENDERS = int(os.environ.get("DELIVERY_SENDERS", 3))
@@ -80,6 +83,12 @@ class Config:
     # A send to more appointments than this is counted in SQL in the request and planned in full
     # by the fan-out job (smaller sends are planned, and refused exactly, in the request).
     COMPOSE_SYNC_PLAN_LIMIT = int(os.environ.get("COMPOSE_SYNC_PLAN_LIMIT", 1000))
+
+    # Operations (core/ops): log lines as text or JSON; who may read /metrics (a bearer token
+    # and/or addresses; with neither, only 127.0.0.1 and ::1).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+    METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "")
 
 
 class TestConfig(Config):

@@ -6,24 +6,16 @@ drops the database connections it inherited so parent and child never share a so
 
 import logging
 import sys
+import time
 
 from rq import Worker
 
 from core.extensions import db
 from core.jobs import QUEUES
+from core.ops.logs import job_line
+from core.ops.recovery import release_dead_scheduler_locks
 
 log = logging.getLogger("tidings.worker")
-
-
-class JobIdFilter(logging.Filter):
-    """Stamp the current RQ job id on every log record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from rq import get_current_job
-
-        job = get_current_job()
-        record.job_id = job.id if job else "-"
-        return True
 
 
 # Sessions a work horse inherited from its parent: kept referenced and never closed, because
@@ -47,11 +39,38 @@ def forget_inherited_sessions() -> None:
 
 
 class TidingsWorker(Worker):
-    """An RQ worker whose work horses start with a fresh database pool and session."""
+    """An RQ worker whose work horses start with a fresh database pool and session, and
+    which recovers promptly from a worker killed with kill -9 (see core/ops/recovery.py)."""
+
+    # RQ's defaults (420 s TTL, maintenance every 10 min, job heartbeat every 30 s) let a dead
+    # worker look alive for minutes: an idle worker now wakes every 30 s, retries the scheduler
+    # lock every 15 s and a busy one beats every 10 s, so /readyz and the System page see it.
+    WORKER_TTL, MAINTENANCE_INTERVAL, JOB_MONITORING_INTERVAL = 45, 15, 10
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("worker_ttl", self.WORKER_TTL)
+        kwargs.setdefault("maintenance_interval", self.MAINTENANCE_INTERVAL)
+        kwargs.setdefault("job_monitoring_interval", self.JOB_MONITORING_INTERVAL)
+        super().__init__(*args, **kwargs)
+
+    def _start_scheduler(self, *args, **kwargs):
+        release_dead_scheduler_locks(self.connection, self.queue_names())
+        return super()._start_scheduler(*args, **kwargs)
+
+    def run_maintenance_tasks(self):
+        if self.scheduler is not None and not self.scheduler.acquired_locks:
+            release_dead_scheduler_locks(self.connection, self.queue_names())
+        return super().run_maintenance_tasks()
 
     def main_work_horse(self, job, queue):
         forget_inherited_sessions()
         return super().main_work_horse(job, queue)
+
+    def perform_job(self, job, queue, execution) -> bool:
+        started = time.monotonic()
+        ok = super().perform_job(job, queue, execution)
+        job_line(job, queue.name, "finished" if ok else "failed", time.monotonic() - started)
+        return ok
 
 
 def make_worker(app, queues=QUEUES, name: str | None = None) -> TidingsWorker:
@@ -67,13 +86,7 @@ def main(argv: list[str]) -> int:
     """Run a worker until stopped (`--burst` to stop when the queues are empty)."""
     from app import create_app
 
-    app = create_app()
-    handler = logging.StreamHandler()
-    handler.addFilter(JobIdFilter())
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s [%(job_id)s] %(name)s: %(message)s")
-    )
-    logging.getLogger().handlers = [handler]
+    app = create_app()  # logging too: LOG_FORMAT, each record stamped with its job id
     burst = "--burst" in argv
     with app.app_context():
         worker = make_worker(app)

@@ -19,6 +19,8 @@ BLUEPRINTS = [
     "admin",
     "portal",
     "secure",
+    "health",
+    "system",
     "templates_",
     "automation",
 ]

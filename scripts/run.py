@@ -70,6 +70,14 @@ def start_redis(instance: Path) -> tuple[subprocess.Popen, str]:
     sys.exit("the private Redis did not start; see instance/redis/redis.log")
 
 
+def with_public_address(env: dict, port: str) -> dict:
+    """PUBLIC_BASE_URL from the port served when unset, so secure links, pictures and
+    attachments point at this server."""
+    if not env.get("PUBLIC_BASE_URL"):
+        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    return env
+
+
 def flask(*args: str, env: dict, stdin: str | None = None) -> None:
     subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], env=env, check=True,
                    cwd=ROOT, input=stdin, text=True)
@@ -87,6 +95,7 @@ def main() -> int:
         flask("db", "upgrade", "heads", env=env)
         flask("seed", "--if-empty", env=env)
         port = env.get("PORT", "5000")
+        with_public_address(env, port)
         email, password = DEMO_ADMIN
         print(f"\nTidings on http://127.0.0.1:{port}  — demo admin: {email} / {password}\n",
               flush=True)

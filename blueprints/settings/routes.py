@@ -1,7 +1,7 @@
 """Settings routes: one form per section, each saved on its own; a test message sent at once."""
 
 import click
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import requires
@@ -11,6 +11,8 @@ from blueprints.settings.forms import BusinessForm, EmailForm, TestMessageForm, 
 from core import settings
 from core.auth.models import Role
 from core.extensions import db, limiter
+from core.messaging.attachments import _public_base_url as public_base_url
+from core.ops.address import mismatch
 from core.providers import vonage
 from core.providers.operations import send_test_message
 from core.providers.registry import describe
@@ -49,6 +51,7 @@ def _context(**extra) -> dict:
         "channels": describe(),
         "webhooks": {label: base + path for label, path in hooks.items()},
         "public_url_set": bool(public_url),
+        "address_warning": mismatch(public_base_url(), request.host_url),
         **extra,
     }
 

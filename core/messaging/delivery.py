@@ -18,7 +18,7 @@ from functools import partial
 
 from flask import current_app
 from rq.timeouts import JobTimeoutException
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.bulk import id_in, is_postgresql
 from core.clients.models import Client
@@ -32,12 +32,13 @@ from core.messaging.transitions import (
     Due,
     Sent,
     is_due,
-    lease,
     record_failed,
     record_reconcile,
     record_retry,
+    running_lease,
     skip_opted_out,
 )
+from core.ops.metrics import RECORDER
 from core.providers import registry
 from core.providers.base import (
     Outgoing,
@@ -56,7 +57,7 @@ def load_due(message_ids: list[int], now: datetime) -> list[Due]:
         select(MESSAGES.c.id, MESSAGES.c.broadcast_id, MESSAGES.c.client_id,
                MESSAGES.c.appointment_id, MESSAGES.c.channel, MESSAGES.c.to_addr,
                MESSAGES.c.from_addr, MESSAGES.c.subject, MESSAGES.c.body, MESSAGES.c.attempts,
-               Client.opted_out)
+               Client.opted_out, func.coalesce(MESSAGES.c.send_at, MESSAGES.c.created_at))
         .outerjoin(Client, Client.id == MESSAGES.c.client_id)
         .where(id_in(MESSAGES.c.id, message_ids), MESSAGES.c.status == Status.QUEUED,
                MESSAGES.c.direction == Direction.OUT, is_due(now))
@@ -66,27 +67,55 @@ def load_due(message_ids: list[int], now: datetime) -> list[Due]:
     return [Due(*row) for row in rows]
 
 
-class Holder:
-    """Keeps a job's remaining messages held (held_until in the future) while it works."""
+class Heartbeat:
+    """Holds a running job's due messages for a short lease, renewed from a thread of its own.
+
+    The hold is short (DELIVERY_RUNNING_LEASE_SECONDS) and renewed every third of it whatever
+    the senders are doing, so a job killed with its worker lets go of its messages within
+    one lease: the next sweep hands them to another job.
+    """
 
     def __init__(self, ids: list[int]):
         self.ids = list(ids)
-        self.every = lease().total_seconds() / 4
-        self.last = 0.0
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
 
-    def refresh(self, done: int = 0) -> None:
-        """Extend the hold on the messages not yet handled, at most every quarter lease."""
-        if time.monotonic() - self.last < self.every:
-            return
-        remaining = self.ids[done:]
-        if remaining:
+    def beat(self) -> None:
+        """Hold the job's messages that are still queued and due for one more running lease."""
+        if self.ids:
+            now = utcnow()
             db.session.execute(
                 update(MESSAGES)
-                .where(id_in(MESSAGES.c.id, remaining), MESSAGES.c.status == Status.QUEUED)
-                .values(held_until=utcnow() + lease())
+                .where(id_in(MESSAGES.c.id, self.ids), MESSAGES.c.status == Status.QUEUED,
+                       is_due(now))
+                .values(held_until=now + running_lease())
             )
             db.session.commit()
-        self.last = time.monotonic()
+
+    def start(self) -> "Heartbeat":
+        """Beat now, then every third of the lease in a thread until stop()."""
+        self.beat()
+        app = current_app._get_current_object()
+        every = running_lease().total_seconds() / 3
+
+        def run() -> None:
+            with app.app_context():  # its own session and connection
+                while not self.stopped.wait(every):
+                    try:
+                        self.beat()
+                    except Exception:  # noqa: BLE001 - a missed beat only shortens the hold
+                        log.warning("delivery heartbeat failed", exc_info=True)
+                        db.session.rollback()
+
+        self.thread = threading.Thread(target=run, name="heartbeat", daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop beating (the hold then runs out by itself)."""
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
 
 
 class Attachments:
@@ -140,6 +169,7 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
     provider = provider_for(due.channel, providers)
     wait = ratelimit.reserve(provider.name)  # our slot; wait for it while nothing is claimed
     if wait > 0:
+        RECORDER.rate_wait(provider.name, wait)
         ledger.flush()  # what went is recorded now, not after the nap
         time.sleep(wait)
     if not ledger.claim(due.id, provider.name):  # also writes the previous message's record
@@ -151,14 +181,17 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
         result = provider.send(message)
     except TransientError as exc:
         db.session.rollback()
+        RECORDER.provider_error(provider.name, "transient", exc.code)
         at = record_retry(due, exc)
         return ("retry", at) if at else ("failed", None)
     except PermanentError as exc:
         db.session.rollback()
+        RECORDER.provider_error(provider.name, "permanent", exc.code)
         record_failed(due, exc.reason, exc.code)
         return "failed", None
     except UnknownOutcomeError as exc:
         db.session.rollback()
+        RECORDER.provider_error(provider.name, "unknown", exc.code)
         record_reconcile(due, exc.reason, exc.code)
         return "reconcile", None
     except JobTimeoutException:
@@ -170,7 +203,10 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
         db.session.rollback()
         record_reconcile(due, f"Provider error: {exc}")
         return "reconcile", None
-    ledger.add(Sent(due, provider.name, result, utcnow()))
+    sent_at = utcnow()
+    ledger.add(Sent(due, provider.name, result, sent_at))
+    if due.queued_at is not None:
+        RECORDER.latency("queued_to_sent", (sent_at - due.queued_at).total_seconds())
     return "sent", None
 
 
@@ -211,14 +247,11 @@ class Tally:
             self.retries[trigger_time(at)].append(message.id)
 
 
-def send_all(work: Work, tally: Tally, holder: Holder | None = None) -> None:
-    """One sender: take messages until none are left, each claimed, sent and recorded (and,
-    when it is the only sender, keep the job's hold fresh between them)."""
+def send_all(work: Work, tally: Tally) -> None:
+    """One sender: take messages until none are left, each claimed, sent and recorded."""
     providers, attachments, ledger = {}, Attachments(), Ledger()
     try:
         while (message := work.next()) is not None:
-            if holder is not None:
-                holder.refresh(work.taken - 1)
             tally.add(message, *send_one(message, providers, attachments, ledger))
     finally:
         ledger.close()
@@ -235,10 +268,10 @@ def sender_count(due: int) -> int:
     return max(1, min(int(current_app.config.get("DELIVERY_SENDERS", 3)), due))
 
 
-def run_senders(work: Work, holder: Holder, tallies: list[Tally]) -> None:
-    """Run one sender per tally over `work` (in this thread when one), keeping the hold fresh."""
+def run_senders(work: Work, tallies: list[Tally]) -> None:
+    """Run one sender per tally over `work` (in this thread when one)."""
     if len(tallies) == 1:
-        send_all(work, tallies[0], holder)
+        send_all(work, tallies[0])
         return
     app = current_app._get_current_object()
     errors: list[BaseException] = []
@@ -261,7 +294,6 @@ def run_senders(work: Work, holder: Holder, tallies: list[Tally]) -> None:
         thread.start()
     try:
         while alive := [thread for thread in threads if thread.is_alive()]:
-            holder.refresh(work.taken)
             alive[0].join(0.5)
     finally:  # a job timeout lands here: let every sender finish the message it holds
         work.stop()
@@ -276,11 +308,13 @@ def deliver(message_ids: list[int]) -> dict[str, int]:
     from core.messaging.pipeline import enqueue_delivery, finish_broadcasts
 
     due = load_due(message_ids, utcnow())
-    holder, work = Holder([d.id for d in due]), Work(due)
+    heartbeat, work = Heartbeat([d.id for d in due]).start(), Work(due)
     tallies = [Tally() for _ in range(sender_count(len(due)))]
     try:
-        run_senders(work, holder, tallies)
+        run_senders(work, tallies)
     finally:
+        heartbeat.stop()
+        RECORDER.flush()
         for tally in tallies:
             for at, ids in tally.retries.items():
                 enqueue_delivery(ids, at=at)

@@ -15,6 +15,7 @@ from core.audit.operations import record
 from core.extensions import db
 from core.messaging.models import Message, MessagePart, Status
 from core.messaging.transitions import MESSAGES, label, write_events
+from core.ops.metrics import RECORDER
 from core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def apply_receipt(*, provider: str, provider_id: str, status: str, code: str = "
         if target is not None:
             _settle(message, provider, str(provider_id), target, code, detail, at)
     db.session.commit()
+    RECORDER.flush()  # a no-op unless this receipt counted a delivery
     return True
 
 
@@ -131,6 +133,8 @@ def _settle(message: Message, provider, provider_id, target, code, detail, at) -
     ).rowcount
     if not changed:
         return
+    if target == Status.DELIVERED and message.sent_at is not None:
+        RECORDER.latency("sent_to_delivered", (at - message.sent_at).total_seconds())
     write_events([{"message_id": message.id, "status": target, "code": code[:40],
                    "detail": (detail or f"Receipt: {target}")[:500]}], at)
     _audit(message, target, detail)

@@ -4,6 +4,9 @@ The rules (the database is the truth, Redis only the trigger):
 - a queued message that is due and no job holds (held_until has passed, or was never set)
   is enqueued again; jobs hold their messages for DELIVERY_LEASE_SECONDS and renew the hold
   while they work, so a live job is never doubled, and a lost one is re-armed after the lease;
+- a delivery or fan-out job whose worker died (RQ's StartedJobRegistry names a worker gone
+  silent, core/ops/recovery.py) lets go at once: its queued messages' hold and its broadcast's
+  claim are dropped, so the rules below hand them out again in this very sweep;
 - a message a sender claimed but never sent, because the database connection broke as the
   claim was written (the sender noted it in Redis), is queued again (ledger.py);
 - a message "sending" for longer than SENDING_LEASE was caught mid-send by a dying worker:
@@ -24,11 +27,12 @@ from redis.exceptions import LockError
 from sqlalchemy import and_, func, or_, select, update
 
 from core.extensions import db
-from core.jobs import queue, redis
+from core.jobs import QUEUES, queue, redis
 from core.messaging.fanout import STALE_AFTER
 from core.messaging.ledger import release_unsent_claims
 from core.messaging.models import BroadcastStatus, Direction, Status
 from core.messaging.pipeline import (
+    DELIVER,
     FAN_OUT,
     FAN_OUT_TIMEOUT,
     OPEN,
@@ -48,6 +52,8 @@ from core.messaging.transitions import (
     write_audits,
     write_events,
 )
+from core.ops.health import note_sweep
+from core.ops.recovery import abandoned_jobs
 from core.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -68,6 +74,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
         return {}
     try:
         done = {
+            "abandoned": _take_back_abandoned(),
             "cancelled": _cancel_orphans(),
             "unsent_claims": release_unsent_claims(),
             "reconcile": _stuck_sending(now),
@@ -78,6 +85,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "secure_purged": _purge_secure(now),
             "inbound": _rearm_inbound(now),
         }
+        note_sweep()
     finally:
         try:
             lock.release()
@@ -86,6 +94,26 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
     if any(done.values()):
         log.info("sweep: %s", done)
     return done
+
+
+def _take_back_abandoned() -> int:
+    """Drop the holds and claims of delivery and fan-out jobs whose worker died."""
+    jobs = abandoned_jobs(redis(), [queue(name) for name in QUEUES])
+    for job in jobs:
+        if job.func_name == DELIVER and job.args:
+            db.session.execute(
+                update(MESSAGES)
+                .where(MESSAGES.c.id.in_(list(job.args[0])), MESSAGES.c.status == Status.QUEUED)
+                .values(held_until=None))
+        elif job.func_name == FAN_OUT and job.args:
+            db.session.execute(
+                update(BROADCASTS)
+                .where(BROADCASTS.c.id == job.args[0],
+                       BROADCASTS.c.status == BroadcastStatus.SENDING,
+                       BROADCASTS.c.fanned_out_at.is_(None))
+                .values(claimed_at=None))
+    db.session.commit()
+    return len(jobs)
 
 
 def _cancel_orphans() -> int:

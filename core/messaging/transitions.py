@@ -53,11 +53,18 @@ class Due:
     body: str
     attempts: int
     opted_out: bool | None
+    queued_at: datetime | None = None  # when it became due (send_at, else created_at)
 
 
 def lease() -> timedelta:
     """How long a job holds a queued message before the sweeper may re-enqueue it."""
     return timedelta(seconds=current_app.config.get("DELIVERY_LEASE_SECONDS", 600))
+
+
+def running_lease() -> timedelta:
+    """How long a running delivery job holds its messages; its heartbeat renews the hold."""
+    seconds = current_app.config.get("DELIVERY_RUNNING_LEASE_SECONDS", 30)
+    return timedelta(seconds=min(seconds, lease().total_seconds()))
 
 
 def is_due(now: datetime):

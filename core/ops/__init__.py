@@ -1,0 +1,1 @@
+"""Operations: crash recovery of RQ's scheduler, health, metrics, the System page, logs."""
