@@ -45,8 +45,8 @@ def daily_moment(rule: AutomationRule, day, zone) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
 
 
-def _filters(rule: AutomationRule) -> list:
-    """The rule's "who": staff, location, title contains; never a cancelled appointment."""
+def rule_filters(rule: AutomationRule) -> list:
+    """SQL conditions for the rule's "who": staff, location, title; never a cancelled one."""
     where = [Appointment.status != AppointmentStatus.CANCELLED.value]
     if rule.staff:
         where.append(func.lower(Appointment.staff) == rule.staff.strip().lower())
@@ -93,7 +93,7 @@ def due_select(rule: AutomationRule, now: datetime, *, run_now=False, only=None)
             return None
         if only:
             where.append(Appointment.id.in_(list(only)))
-    return select(Appointment.id, Appointment.start_at).where(*_filters(rule), *where)
+    return select(Appointment.id, Appointment.start_at).where(*rule_filters(rule), *where)
 
 
 def _not_keyed(rule_id: int):

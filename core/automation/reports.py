@@ -7,10 +7,10 @@ from sqlalchemy import func, select
 
 from core.appointments.models import Appointment, AppointmentStatus
 from core.automation.engine import (
-    _filters,
     due_select,
     keyed,
     local_day_bounds,
+    rule_filters,
     window,
 )
 from core.automation.models import AutomationRule, AutomationSend, Timing
@@ -159,6 +159,6 @@ def forecast(rule: AutomationRule, now: datetime | None = None, days: int = 7) -
             result.append(Day(day))
             continue
         count = db.session.scalar(select(func.count()).select_from(Appointment)
-                                  .where(*_filters(rule), *where))
+                                  .where(*rule_filters(rule), *where))
         result.append(Day(day, forecast=count or 0))
     return result

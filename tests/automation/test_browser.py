@@ -92,3 +92,18 @@ def test_en_route_on_a_phone(signed_in, live_server, make_template, make_rule,  
     expect(page.locator(".flash")).to_contain_text("“On our way” is on its way to")
     expect(page.get_by_role("button", name="En Route")).to_have_attribute("aria-pressed", "true")
     screenshot(page, "en-route-phone")
+
+
+def test_compose_insert_template_fills_subject_and_body(signed_in, live_server,  # noqa: F811
+                                                        make_template):
+    make_template(name="Closed today", channel="email", subject="We are closed",
+                  body="Hi {{ first_name }}, we are closed today.")
+    page = signed_in(Role.EDIT)
+    page.goto(f"{live_server}/compose/")
+    page.get_by_label("Insert template").select_option(label="Closed today")
+    expect(page.get_by_label("Subject")).to_have_value("We are closed")
+    body = page.locator("#body")
+    expect(body).to_have_value("Hi {{ first_name }}, we are closed today.")
+    body.press("End")
+    body.press_sequentially(" Sorry!")
+    expect(body).to_have_value("Hi {{ first_name }}, we are closed today. Sorry!")
