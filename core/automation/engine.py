@@ -96,7 +96,7 @@ def due_select(rule: AutomationRule, now: datetime, *, run_now=False, only=None)
     return select(Appointment.id, Appointment.start_at).where(*rule_filters(rule), *where)
 
 
-def _not_keyed(rule_id: int):
+def not_keyed(rule_id: int):
     """Appointments with no live key for this rule at their current start."""
     return ~exists().where(SENDS.c.rule_id == rule_id,
                            SENDS.c.appointment_id == Appointment.id,
@@ -129,7 +129,7 @@ def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=Fals
     start it. Returns (broadcast id, messages planned); (None, 0) when nothing was due."""
     now = now or utcnow()
     due = due_select(rule, now, run_now=run_now, only=only)
-    if due is None or not db.session.scalar(select(due.where(_not_keyed(rule.id)).exists())):
+    if due is None or not db.session.scalar(select(due.where(not_keyed(rule.id)).exists())):
         db.session.commit()  # also commits a status change made by the caller
         return None, 0
     template = rule.template

@@ -7,9 +7,11 @@ from sqlalchemy import func, select
 
 from core.appointments.models import Appointment, AppointmentStatus
 from core.automation.engine import (
+    FOLLOW_UP_LOOKBACK,
     due_select,
     keyed,
     local_day_bounds,
+    not_keyed,
     rule_filters,
     window,
 )
@@ -135,8 +137,8 @@ def history(rule: AutomationRule, now: datetime | None = None, days: int = 7) ->
 
 
 def forecast(rule: AutomationRule, now: datetime | None = None, days: int = 7) -> list[Day]:
-    """How many appointments the rule would be due for on each of the next `days` local days
-    (from today), as the schedule stands now."""
+    """How many messages the rule would still send on each of the next `days` local days
+    (from today; those sent already are left out), as the schedule stands now."""
     now, zone = now or utcnow(), business_zone()
     today = now.astimezone(zone).date()
     timing, amount = Timing(rule.timing), rule.amount or 0
@@ -146,19 +148,19 @@ def forecast(rule: AutomationRule, now: datetime | None = None, days: int = 7) -
         start, end = local_day_bounds(day, zone)
         if timing == Timing.DAYS_BEFORE:
             first, last = local_day_bounds(day + timedelta(days=amount), zone)
-            where = [Appointment.start_at >= first, Appointment.start_at < last]
-        elif timing == Timing.HOURS_BEFORE:
+            where = [Appointment.start_at >= max(first, now), Appointment.start_at < last]
+        elif timing == Timing.HOURS_BEFORE:  # today: also what is due already, unsent
             shift = timedelta(hours=amount)
-            where = [Appointment.start_at >= max(start, now) + shift,
-                     Appointment.start_at < end + shift]
+            first = now if ahead == 0 else start + shift
+            where = [Appointment.start_at > first, Appointment.start_at < end + shift]
         elif timing == Timing.HOURS_AFTER:
             shift = timedelta(hours=amount)
-            where = [Appointment.end_at >= max(start, now) - shift,
-                     Appointment.end_at < end - shift]
+            first = now - shift - FOLLOW_UP_LOOKBACK if ahead == 0 else start - shift
+            where = [Appointment.end_at >= first, Appointment.end_at < end - shift]
         else:
             result.append(Day(day))
             continue
         count = db.session.scalar(select(func.count()).select_from(Appointment)
-                                  .where(*rule_filters(rule), *where))
+                                  .where(*rule_filters(rule), *where, not_keyed(rule.id)))
         result.append(Day(day, forecast=count or 0))
     return result

@@ -3,9 +3,19 @@
 (() => {
   "use strict";
 
+  // Only an email has a subject.
+  function showSubject(form) {
+    const channel = form.querySelector("#channel").value;
+    form.querySelectorAll("[data-channels]").forEach((el) => {
+      el.hidden = !el.dataset.channels.split(" ").includes(channel);
+    });
+  }
+
   function init() {
     const form = document.getElementById("template-form");
     if (!form) return;
+    form.addEventListener("change", () => showSubject(form));
+    showSubject(form);
     let lastBox = null;
     form.addEventListener("focusin", (event) => {
       if (event.target.matches("#body, #subject")) lastBox = event.target;

@@ -65,3 +65,15 @@ def test_history_counts_what_the_rule_sent_and_skipped(app, make_rule, make_clie
     run_worker()
     today = reports.history(rule, now)[-1]
     assert (today.sent, today.skipped, today.failed, today.other) == (1, 1, 0, 0)
+
+
+def test_hour_based_forecast_counts_today_what_is_due_and_unsent(app, make_rule,
+                                                                 make_appointment):
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=ZONE)
+    rule = make_rule(timing="hours_before", amount=3)
+    make_appointment(start_at=now + timedelta(hours=1))  # due now, not sent yet
+    sent = make_appointment(start_at=now + timedelta(hours=2))
+    make_appointment(start_at=now + timedelta(hours=14))  # 02:00 tomorrow: due at 23:00 today
+    make_appointment(start_at=now + timedelta(days=1, hours=1))  # due tomorrow
+    plan_rule(rule, now, only=[sent.id])
+    assert [d.forecast for d in reports.forecast(rule, now)][:3] == [2, 1, 0]
