@@ -9,7 +9,6 @@ from core.appointments.models import Appointment, AppointmentStatus
 from core.automation.engine import (
     FOLLOW_UP_LOOKBACK,
     due_select,
-    keyed,
     local_day_bounds,
     not_keyed,
     rule_filters,
@@ -17,8 +16,9 @@ from core.automation.engine import (
 )
 from core.automation.models import AutomationRule, AutomationSend, Timing
 from core.extensions import db
-from core.messaging.models import Broadcast, Message, Status
-from core.messaging.recipients import client_names, plan
+from core.messaging.compose import SYNC_PLAN_LIMIT
+from core.messaging.models import Broadcast, Channel, Message, Status
+from core.messaging.recipients import client_names, count_reachable, plan
 from core.messaging.templating import business_zone
 from core.types import utcnow
 
@@ -45,24 +45,24 @@ class DryRun:
     sends: int = 0
     skipped: int = 0
     total: int = 0
+    estimated: bool = False  # counted in SQL (a large run): invalid numbers are found later
 
 
 def dry_run(rule: AutomationRule, now: datetime | None = None) -> DryRun:
-    """What Run now would do at `now`, without writing anything."""
+    """What Run now would do at `now`, without writing anything: every recipient planned up to
+    SYNC_PLAN_LIMIT appointments, beyond that counted in SQL with the first rows shown."""
     now = now or utcnow()
     result = DryRun()
     due = due_select(rule, now, run_now=True)
     if due is None:
         return result
-    rows = db.session.execute(due.order_by(Appointment.start_at, Appointment.id)).all()
-    ids = [r.id for r in rows]
-    starts = {r.id: r.start_at for r in rows}
-    done = keyed(rule.id, ids)
-    template = rule.template
-    draft = Broadcast(channel=template.channel, subject=template.subject, body=template.body,
-                      recipients={"appointment_ids": [i for i in ids if i not in done]})
-    planned = list(plan(draft)) if draft.recipients["appointment_ids"] else []
-    names = client_names({p.client_id for p in planned} | _clients_of(done))
+    ordered = due.order_by(Appointment.start_at, Appointment.id)
+    todo = db.session.execute(ordered.where(not_keyed(rule.id))).all()
+    starts = {r.id: r.start_at for r in todo[:SYNC_PLAN_LIMIT]}
+    ids = [r.id for r in todo]
+    big = len(ids) > SYNC_PLAN_LIMIT
+    planned = _plan(rule, ids[:DRY_RUN_ROWS] if big else ids)
+    names = client_names({p.client_id for p in planned})
     for p in planned:
         sends = p.skip_reason is None
         result.sends += sends
@@ -72,24 +72,31 @@ def dry_run(rule: AutomationRule, now: datetime | None = None) -> DryRun:
                                       starts.get(p.appointment_id),
                                       "Sends now" if sends else f"Skipped: {p.skip_reason}",
                                       sends))
-    for appointment in _cancelled_in_window(rule, now)[:DRY_RUN_ROWS]:
+    if big:
+        counts = count_reachable(Channel(rule.template.channel), ids)
+        result.sends, result.skipped = counts.sendable, counts.total - counts.sendable
+        result.estimated = True
+    for appointment in _cancelled_in_window(rule, now):
         result.skipped += 1
         result.rows.append(DryRow(appointment.client.name, "", "", appointment.start_at,
                                   "Skipped: appointment cancelled", False))
-    for appointment_id in sorted(done):
-        result.skipped += 1
-        if len(result.rows) < DRY_RUN_ROWS:
-            result.rows.append(DryRow("", "", "", starts[appointment_id],
-                                      "Skipped: sent already by this rule", False))
+    done = db.session.execute(ordered.where(~not_keyed(rule.id)).limit(DRY_RUN_ROWS)).all()
+    result.skipped += db.session.scalar(
+        select(func.count()).select_from(due.where(~not_keyed(rule.id)).subquery()))
+    result.rows += [DryRow("", "", "", r.start_at, "Skipped: sent already by this rule", False)
+                    for r in done]
     result.total = result.sends + result.skipped
     return result
 
 
-def _clients_of(appointment_ids) -> set[int]:
-    if not appointment_ids:
-        return set()
-    return set(db.session.scalars(select(Appointment.client_id)
-                                  .where(Appointment.id.in_(list(appointment_ids)))))
+def _plan(rule: AutomationRule, ids: list[int]) -> list:
+    """The fan-out's own plan of the rule's template for these appointments."""
+    if not ids:
+        return []
+    template = rule.template
+    draft = Broadcast(channel=template.channel, subject=template.subject, body=template.body,
+                      recipients={"appointment_ids": ids})
+    return list(plan(draft))
 
 
 def _cancelled_in_window(rule: AutomationRule, now: datetime) -> list[Appointment]:

@@ -77,3 +77,15 @@ def test_hour_based_forecast_counts_today_what_is_due_and_unsent(app, make_rule,
     make_appointment(start_at=now + timedelta(days=1, hours=1))  # due tomorrow
     plan_rule(rule, now, only=[sent.id])
     assert [d.forecast for d in reports.forecast(rule, now)][:3] == [2, 1, 0]
+
+
+def test_a_large_dry_run_counts_in_sql_and_shows_the_first_rows(app, make_rule):
+    from tests.messaging.delivery_support import bulk_appointments
+
+    rule = make_rule(timing="hours_before", amount=48)
+    ids = bulk_appointments(1500)
+    plan_rule(rule, only=ids[:100])
+    run = reports.dry_run(rule)
+    assert (run.sends, run.skipped, run.total, run.estimated) == (1400, 100, 1500, True)
+    assert [r.outcome for r in run.rows].count("Sends now") == reports.DRY_RUN_ROWS
+    assert run.rows[-1].outcome == "Skipped: sent already by this rule"
