@@ -4,7 +4,7 @@ appointments), through the pipeline; the appointments then await a reply."""
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit.operations import record
-from core.confirmations.operations import mark_requested
+from core.automation.engine import mark_requested_in_chunks
 from core.extensions import db
 from core.messaging import compose
 from core.messaging.models import Broadcast, BroadcastStatus
@@ -26,7 +26,7 @@ def send_confirmation(appointment_ids: list[int], *, channel: str, subject: str,
     )
     db.session.add(broadcast)
     db.session.flush()
-    mark_requested(ids)
+    mark_requested_in_chunks(ids)
     for appointment_id in ids[:1000]:  # one line each on the appointments' history
         record("confirmation.requested", "Confirmation requested", actor=actor,
                appointment_id=appointment_id, data={"broadcast_id": broadcast.id})

@@ -123,6 +123,12 @@ def _key(rule_id: int, broadcast_id: int, due, now: datetime) -> list[int]:
     return sorted(db.session.scalars(statement))
 
 
+def mark_requested_in_chunks(ids: list[int], chunk: int = 5000) -> None:
+    """mark_requested over any number of ids (SQLite caps the values of one statement)."""
+    for first in range(0, len(ids), chunk):
+        mark_requested(ids[first:first + chunk])
+
+
 def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=False, only=None,
               actor=None) -> tuple[int | None, int]:
     """Key what the rule is due for and write one broadcast for it, committed together, then
@@ -148,7 +154,7 @@ def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=Fals
         return None, 0
     broadcast.recipients, broadcast.total = {"appointment_ids": ids}, len(ids)
     if rule.kind == RuleKind.CONFIRMATION:
-        mark_requested(ids)
+        mark_requested_in_chunks(ids)
     record("automation.run", f"Rule “{rule.name}” planned {len(ids):,} message(s)"
            f"{' (Run now)' if run_now else ''}", actor=actor,
            data={"rule_id": rule.id, "broadcast_id": broadcast.id})

@@ -141,3 +141,16 @@ def test_disabled_and_status_rules_are_not_run_by_the_daily_job(app, make_rule,
     make_appointment(start_at=now + timedelta(hours=1))
     assert run_due(now) == {on.id: 1}
     assert _keyed(off) == set()
+
+
+def test_a_confirmation_run_over_many_appointments_marks_them_all(app, make_rule,
+                                                                  make_template):
+    from tests.messaging.delivery_support import bulk_appointments
+
+    template = make_template(kind="confirmation", body="Confirm? {{ reply_hint }}")
+    rule = make_rule(kind="confirmation", template=template, timing="hours_before", amount=48)
+    ids = bulk_appointments(40_000)  # more than SQLite's 32,766 values in one statement
+    assert plan_rule(rule)[1] == len(ids)
+    awaiting = db.session.scalar(select(func.count()).select_from(Appointment).where(
+        Appointment.confirmation_status == "awaiting"))
+    assert awaiting == len(ids)
