@@ -3,6 +3,7 @@
 import logging
 
 from flask import Flask, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis import Redis
 from sqlalchemy import event
@@ -100,6 +101,8 @@ def _register_hooks(app: Flask) -> None:
         headers.add("Vary", "HX-Request")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static" and current_user.is_authenticated:
+            headers["Cache-Control"] = "no-store"  # staff pages hold personal data
         return response
 
     @app.context_processor
