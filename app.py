@@ -1,6 +1,7 @@
 """Tidings: create_app(), extensions, and the `flask --app app ...` commands."""
 
 import logging
+from datetime import timedelta
 
 from flask import Flask, render_template, request
 from flask_login import current_user
@@ -8,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.access import enforce_access
 from config import INSTANCE_DIR, Config
@@ -43,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_COOKIE_DAYS"])
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -74,11 +77,18 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"])
 
-    from core.auth.models import User
+    from core.auth.sessions import user_for
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+    login_manager.user_loader(user_for)  # refuses sessions whose generation was ended
+    _trust_proxies(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, read the client address and scheme from
+    X-Forwarded-For / -Proto; with none (the default) those headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _register_blueprints(app: Flask) -> None:
