@@ -11,6 +11,7 @@ from blueprints.admin.forms import ROLE_CHOICES, ActiveForm, CreateUserForm, Rol
 from blueprints.rendering import is_htmx, render
 from core.auth.models import Role, User
 from core.auth.operations import (
+    PasswordError,
     UserError,
     change_role,
     create_user,
@@ -56,7 +57,8 @@ def create_user_view():
             user = create_user(form.email.data, form.password.data,
                                Role[form.role.data.upper()], form.name.data or "")
         except UserError as exc:
-            form.email.errors.append(str(exc)[0].upper() + str(exc)[1:] + ".")
+            field = form.password if isinstance(exc, PasswordError) else form.email
+            field.errors.append(str(exc)[0].upper() + str(exc)[1:] + ".")
         else:
             db.session.commit()
             flash(f"Created {user.email} ({user.role.label}).", "success")

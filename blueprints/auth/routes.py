@@ -9,7 +9,7 @@ from blueprints.access import PUBLIC, access_of, public, requires
 from blueprints.auth import bp
 from blueprints.auth.forms import ChangePasswordForm, LoginForm
 from core.auth.models import Role
-from core.auth.operations import UserError, change_password, sign_in
+from core.auth.operations import PasswordError, UserError, change_password, sign_in
 from core.auth.sessions import end_sessions
 from core.extensions import db, limiter
 
@@ -76,7 +76,8 @@ def change_password_view():
         try:
             change_password(current_user, form.current.data, form.new.data)
         except UserError as exc:
-            form.new.errors.append(str(exc))
+            field = form.new if isinstance(exc, PasswordError) else form.current
+            field.errors.append(str(exc))
         else:
             db.session.commit()
             login_user(current_user._get_current_object())  # this browser stays signed in
@@ -92,7 +93,9 @@ def password_gate():
     endpoint = request.endpoint
     if endpoint is None or endpoint in PASSWORD_GATE_OPEN or access_of(endpoint) == PUBLIC:
         return None
-    if current_user.is_authenticated and current_user.must_change_password:
-        flash("Choose a new password to continue.")
-        return redirect(url_for("auth.change_password"))
-    return None
+    if not (current_user.is_authenticated and current_user.must_change_password):
+        return None
+    target = url_for("auth.change_password")
+    if request.headers.get("HX-Request") == "true":  # a fragment must not hold the page
+        return current_app.response_class(status=204, headers={"HX-Redirect": target})
+    return redirect(target)

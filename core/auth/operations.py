@@ -18,7 +18,11 @@ MIN_PASSWORD = passwords.MIN_LENGTH
 
 
 class UserError(ValueError):
-    """A staff account could not be created as asked."""
+    """A staff account could not be created or changed as asked."""
+
+
+class PasswordError(UserError):
+    """A new password that the rules refuse (too short, too common, unchanged)."""
 
 
 def find_by_email(email: str) -> User | None:
@@ -32,7 +36,7 @@ def create_user(email: str, password: str, role: Role, name: str = "") -> User:
     if not EMAIL_RE.match(email):
         raise UserError(f"{email!r} is not a valid email address")
     if passwords.problem(password):
-        raise UserError(passwords.problem(password))
+        raise PasswordError(passwords.problem(password))
     if find_by_email(email):
         raise UserError(f"a user with email {email} already exists")
     user = User(email=email, name=name or email.split("@")[0].title())
@@ -91,9 +95,9 @@ def change_password(user: User, current: str, new: str) -> None:
         raise UserError("The current password is wrong.")
     problem = passwords.problem(new)
     if problem:
-        raise UserError(problem[0].upper() + problem[1:] + ".")
+        raise PasswordError(problem[0].upper() + problem[1:] + ".")
     if user.check_password(new):
-        raise UserError("The new password must differ from the current one.")
+        raise PasswordError("The new password must differ from the current one.")
     user.set_password(new)
     user.must_change_password = False
     end_sessions(user)

@@ -93,6 +93,9 @@ def test_an_admin_forces_a_reset(app, admin_client, make_user):
     response = browser.get("/appointments")
     assert response.status_code == 302 and response.location.endswith("/account/password")
     assert browser.get("/messages/outbox").location.endswith("/account/password")
+    fragment = browser.get("/messages/outbox", headers={"HX-Request": "true"})
+    assert fragment.status_code == 204
+    assert fragment.headers["HX-Redirect"].endswith("/account/password")
     assert "An admin asked you" in browser.get("/account/password").get_data(as_text=True)
     assert _change(browser).status_code == 303
     assert browser.get("/appointments").status_code == 200
