@@ -69,6 +69,7 @@ def logout():
 
 @bp.route("/account/password", methods=["GET", "POST"], endpoint="change_password")
 @requires(Role.NONE)
+@limiter.limit(_login_limit, methods=["POST"])
 def change_password_view():
     """Change one's own password (the current one is required); other sessions end."""
     form = ChangePasswordForm()
@@ -76,6 +77,7 @@ def change_password_view():
         try:
             change_password(current_user, form.current.data, form.new.data)
         except UserError as exc:
+            db.session.commit()  # the audit row of a lock
             field = form.new if isinstance(exc, PasswordError) else form.current
             field.errors.append(str(exc))
         else:

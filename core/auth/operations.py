@@ -81,17 +81,29 @@ def sign_in(email: str, password: str) -> SignIn:
     if user is not None:
         throttle.clear(email)
         return SignIn(user)
-    if throttle.record_failure(email):
-        record("signin_locked", f"{email.strip().lower()[:254]}: {throttle.MAX_FAILURES} "
-               "failed sign-ins; the account waits 15 minutes",
-               data={"email": email.strip().lower()[:254]})
-        return SignIn(wait=throttle.WINDOW_SECONDS)
-    return SignIn()
+    return SignIn(wait=throttle.WINDOW_SECONDS) if _count_failure(email) else SignIn()
+
+
+def _count_failure(email: str) -> bool:
+    """Count a wrong password for this account; True (and an audit row) when it must wait."""
+    if not throttle.record_failure(email):
+        return False
+    address = email.strip().lower()[:254]
+    record("signin_locked", f"{address}: {throttle.MAX_FAILURES} wrong passwords; the account "
+           "waits 15 minutes", data={"email": address})
+    return True
 
 
 def change_password(user: User, current: str, new: str) -> None:
-    """Set a new password after checking the current one; ends every other session."""
+    """Set a new password after checking the current one; ends every other session.
+
+    Wrong current passwords count against the account's sign-in limit, so a borrowed session
+    cannot be used to guess it."""
+    if throttle.wait_seconds(user.email):
+        raise UserError("Too many wrong passwords for this account. Wait 15 minutes and try "
+                        "again, or ask an admin.")
     if not user.check_password(current):
+        _count_failure(user.email)
         raise UserError("The current password is wrong.")
     problem = passwords.problem(new)
     if problem:

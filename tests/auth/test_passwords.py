@@ -114,3 +114,15 @@ def test_only_admins_force_a_reset(client_for, make_user, role):
     target = make_user(Role.EDIT)
     assert client_for(role).post(f"/admin/users/{target.id}/reset").status_code == 403
     assert not _user(target.id).must_change_password
+
+
+def test_wrong_current_passwords_count_against_the_account(app, client_for):
+    client = client_for(Role.EDIT)
+    for n in range(10):
+        _change(client, current=f"a wrong guess {n}")
+    response = _change(client)  # now even the right current password waits
+    assert response.status_code == 422
+    assert "Too many wrong passwords for this account" in response.get_data(as_text=True)
+    assert _signs_in(app, client.user.email, PASSWORD) is False  # sign-in waits too
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "signin_locked")) is not None
