@@ -71,6 +71,13 @@ VOICE_STATUS = {
 }
 
 
+# A callback without any signature while signing is on: Vonage documents that after an internal
+# error its callback service may send one unsigned, and that a 5xx answer makes it retry
+# (signed, once the error is resolved). So it gets 503, not 403, and changes nothing.
+UNSIGNED_STATUS = 503
+UNSIGNED_REASON = "unsigned callback: answered 503 so that Vonage retries it signed"
+
+
 class WebhookRefused(Exception):
     """A webhook we will not act on: `status` is the HTTP answer, `reason` says why."""
 
@@ -98,10 +105,11 @@ def sms_signature(params: dict, secret: str, method: str = "md5hash") -> str:
 
 def check_sms_signature(params: dict, secret: str, method: str = "md5hash", *,
                         now: float | None = None, max_age: int = MAX_AGE) -> None:
-    """Raise WebhookRefused(403) unless `sig` is right and its timestamp is recent."""
+    """Raise WebhookRefused(403) unless `sig` is right and its timestamp is recent (503 when
+    there is no `sig` at all, so that Vonage retries)."""
     signature = str(params.get("sig") or "")
     if not signature:
-        raise WebhookRefused(403, "missing signature")
+        raise _unsigned()
     try:
         signed_at = int(str(params.get("timestamp")))
     except ValueError:
@@ -116,11 +124,11 @@ def check_sms_signature(params: dict, secret: str, method: str = "md5hash", *,
 
 def check_jwt(authorization: str | None, body: bytes, secret: str, *, api_key: str = "",
               max_age: int = MAX_AGE) -> dict:
-    """The claims of a valid webhook JWT; WebhookRefused(403) when it is missing, forged,
-    expired, or does not match the body."""
+    """The claims of a valid webhook JWT; WebhookRefused(403) when it is forged, expired, or
+    does not match the body (503 when there is none, so that Vonage retries)."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise WebhookRefused(403, "missing signature")
+        raise _unsigned()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the secret is Vonage's
@@ -139,6 +147,11 @@ def check_jwt(authorization: str | None, body: bytes, secret: str, *, api_key: s
     if api_key and claims.get("api_key") and claims["api_key"] != api_key:
         raise WebhookRefused(403, "signed for another Vonage account")
     return claims
+
+
+def _unsigned() -> WebhookRefused:
+    log.warning("Vonage callback without a signature: answered %d for a retry", UNSIGNED_STATUS)
+    return WebhookRefused(UNSIGNED_STATUS, UNSIGNED_REASON)
 
 
 def _secret() -> tuple[str, str, str]:
