@@ -19,6 +19,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 import jwt
 from flask import current_app
@@ -28,6 +29,7 @@ from core import settings
 from core.jobs import redis
 from core.messaging.models import Channel, Status
 from core.providers.vonage import PROVIDER_NAME
+from core.providers.vonage_errors import messages_error, receipt_error
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +47,6 @@ SMS_STATUS = {
     "rejected": Status.FAILED, "accepted": Status.SENT, "buffered": Status.SENT,
     "unknown": Status.SENT,
 }
-DLR_ERRORS = {
-    "1": "Unknown error", "2": "Phone switched off or out of coverage",
-    "3": "Number no longer in service", "4": "Blocked by the recipient",
-    "5": "Number ported; routing failed", "6": "Rejected as spam", "7": "Handset busy",
-    "8": "Network error", "9": "Invalid number", "10": "Message refused by the network",
-    "11": "Unroutable", "12": "Destination unreachable", "13": "Age restriction",
-    "14": "Blocked by the carrier", "15": "Prepaid account without credit",
-    "16": "Gateway quota exceeded", "50": "Entity filter", "51": "Header filter",
-    "52": "Content filter", "53": "Consent filter", "54": "Regulatory rejection",
-    "99": "General error",
-}
 MESSAGES_STATUS = {
     "submitted": Status.SENT, "delivered": Status.DELIVERED, "read": Status.DELIVERED,
     "rejected": Status.FAILED, "undeliverable": Status.FAILED,
@@ -63,12 +54,15 @@ MESSAGES_STATUS = {
 VOICE_STATUS = {
     "started": (Status.SENT, "Call placed"), "ringing": (Status.SENT, "Ringing"),
     "answered": (Status.DELIVERED, "Call answered"),
-    "machine": (Status.DELIVERED, "Answered by voicemail"),
+    "completed": (Status.DELIVERED, "Call completed"),
     "busy": (Status.FAILED, "The line was busy"),
     "cancelled": (Status.FAILED, "Call cancelled"),
     "failed": (Status.FAILED, "Call failed"), "rejected": (Status.FAILED, "Call rejected"),
     "timeout": (Status.FAILED, "Nobody answered"), "unanswered": (Status.FAILED, "Nobody answered"),
 }
+# Answering-machine detection (Voice API webhook reference: "human / machine" events carry
+# `call_uuid`, not `uuid`): the call was answered, and this says by whom.
+ANSWERED_BY = {"human": "Answered by a person", "machine": "Answered by voicemail"}
 
 
 class WebhookRefused(Exception):
@@ -191,6 +185,10 @@ class Receipt:
     detail: str = ""
     at: datetime | None = None
     client_ref: str = ""  # our message id, for a send whose outcome was unknown
+    cost: Decimal | None = None  # what Vonage charged
+    outcome: str = ""  # how it was received, kept even when the status does not change
+    note: str = ""  # raw detail for the message's history only
+    opted_out: bool = False  # the recipient asked not to receive messages from this service
 
 
 def _required(data: dict, *names: str) -> list[str]:
@@ -217,17 +215,48 @@ def _iso(text: str | None) -> datetime | None:
         return None
 
 
+def _sms_time(text: str | None) -> datetime | None:
+    """`message-timestamp` of the SMS API: "2020-01-01 12:00:00" (UTC) in a form or query
+    string, ISO 8601 in a JSON body."""
+    return (_time(text, "%Y-%m-%d %H:%M:%S") or _iso(text)
+            or _aware(text, "%Y-%m-%d %H:%M:%S %z"))
+
+
+def _aware(text: str | None, fmt: str) -> datetime | None:
+    try:
+        return datetime.strptime(str(text), fmt).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _price(value) -> Decimal | None:
+    try:
+        price = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return price if price.is_finite() and price >= 0 else None
+
+
 def sms_receipt(params: dict) -> Receipt | None:
-    """A delivery receipt of the SMS API (None for a status we do not track)."""
+    """A delivery receipt of the SMS API (None for a status we do not track).
+
+    Its time is `message-timestamp` (UTC, when Vonage got the network's report); `scts` is
+    the network's own timestamp, of no stated zone, so it is only kept as written."""
     (provider_id, state) = _required(params, "messageId", "status")
     status = SMS_STATUS.get(state.lower())
     if status is None:
         return None
     code = str(params.get("err-code") or "")
-    detail = state if code in ("", "0") else f"{DLR_ERRORS.get(code, 'Error')} ({state})"
-    at = _time(params.get("scts"), "%y%m%d%H%M") or _time(
-        params.get("message-timestamp"), "%Y-%m-%d %H:%M:%S")
-    return Receipt(provider_id, status, code, detail, at, str(params.get("client-ref") or ""))
+    error = receipt_error(code)
+    if code in ("", "0"):
+        detail = state
+    else:
+        detail = f"{error.reason if error else 'Error'} ({state}, code {code})"
+    scts = str(params.get("scts") or "")
+    return Receipt(provider_id, status, code, detail, _sms_time(params.get("message-timestamp")),
+                   str(params.get("client-ref") or ""), cost=_price(params.get("price")),
+                   note=f"network time scts={scts}" if scts else "",
+                   opted_out=bool(error and error.opt_out and status == Status.FAILED))
 
 
 def messages_receipt(payload: dict) -> Receipt | None:
@@ -237,22 +266,40 @@ def messages_receipt(payload: dict) -> Receipt | None:
     if status is None:
         return None
     error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    code = str(error.get("title") or error.get("code") or "")
-    detail = str(error.get("detail") or state)
+    code, known = messages_error(error) if error else ("", None)
+    detail = str((known.reason if known else "") or error.get("detail") or state)
+    if error.get("detail") and known and error["detail"] != known.reason:
+        detail = f"{detail}: {error['detail']}"
+    usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
     return Receipt(provider_id, status, code, detail[:500], _iso(payload.get("timestamp")),
-                   str(payload.get("client_ref") or ""))
+                   str(payload.get("client_ref") or ""), cost=_price(usage.get("price")),
+                   opted_out=bool(known and known.opt_out and status == Status.FAILED))
 
 
 def voice_receipt(payload: dict) -> Receipt | None:
     """A call event of the Voice API that tells how the call went."""
-    if not payload.get("status"):
+    state = str(payload.get("status") or "").lower()
+    if not state:
         return None  # input, recording and transfer events carry no call status
-    provider_id, state = _required(payload, "uuid", "status")
-    mapped = VOICE_STATUS.get(state.lower())
+    if state in ANSWERED_BY:
+        (provider_id,) = _required({"uuid": payload.get("call_uuid") or payload.get("uuid")},
+                                   "uuid")
+        return Receipt(provider_id, Status.DELIVERED, state, ANSWERED_BY[state],
+                       _iso(payload.get("timestamp")), outcome=ANSWERED_BY[state])
+    (provider_id,) = _required(payload, "uuid")
+    mapped = VOICE_STATUS.get(state)
     if mapped is None:
         return None
     status, detail = mapped
-    return Receipt(provider_id, status, state, detail, _iso(payload.get("timestamp")))
+    why = str(payload.get("detail") or "").replace("_", " ").strip()
+    if why and status == Status.FAILED:
+        detail = f"{detail}: {why}"
+    note = ""
+    if state == "completed" and payload.get("duration") not in (None, ""):
+        note = f"{payload.get('duration')} s at {payload.get('rate') or '?'} a minute"
+    return Receipt(provider_id, status, state, detail, _iso(payload.get("timestamp")),
+                   cost=_price(payload.get("price")) if state == "completed" else None,
+                   note=note)
 
 
 def apply(receipt: Receipt | None) -> bool:
@@ -263,7 +310,9 @@ def apply(receipt: Receipt | None) -> bool:
 
     return apply_receipt(provider=PROVIDER_NAME, provider_id=receipt.provider_id[:80],
                          status=str(receipt.status), code=receipt.code, detail=receipt.detail,
-                         at=receipt.at, client_ref=receipt.client_ref or None)
+                         at=receipt.at, client_ref=receipt.client_ref or None,
+                         cost=receipt.cost, outcome=receipt.outcome, note=receipt.note,
+                         opted_out=receipt.opted_out)
 
 
 def sms_inbound(params: dict) -> bool:
@@ -277,8 +326,8 @@ def sms_inbound(params: dict) -> bool:
         if joined is None:
             return False
         message_id, text = joined
-    at = _time(params.get("message-timestamp"), "%Y-%m-%d %H:%M:%S")
-    return _accept(message_id, sender, to, text, Channel.SMS, at, params)
+    return _accept(message_id, sender, to, text, Channel.SMS,
+                   _sms_time(params.get("message-timestamp")), params)
 
 
 def messages_inbound(payload: dict) -> bool:
