@@ -14,7 +14,9 @@ The rules (the database is the truth, Redis only the trigger):
   whose fan-out went silent, gets a new fan-out job (the fan-out's claim makes doubles harmless);
 - queued messages of cancelled broadcasts are cancelled; finished broadcasts are marked sent;
 - stored inbound messages whose drain trigger was lost (queued past GRACE with no drain
-  holding them, or held past HOLD by a dead drain) get a new drain job (inbound_drain.rearm).
+  holding them, or held past HOLD by a dead drain) get a new drain job (inbound_drain.rearm);
+- parts of a long inbound text still waiting for the rest after multipart.PARTIAL_AFTER are
+  stored as a partial message (multipart.expire_waiting).
 """
 
 import logging
@@ -28,6 +30,7 @@ from core.jobs import queue, redis
 from core.messaging.fanout import STALE_AFTER
 from core.messaging.ledger import release_unsent_claims
 from core.messaging.models import BroadcastStatus, Direction, Status
+from core.messaging.multipart import expire_waiting
 from core.messaging.pipeline import (
     FAN_OUT,
     FAN_OUT_TIMEOUT,
@@ -77,6 +80,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "finished": finish_broadcasts(),
             "secure_purged": _purge_secure(now),
             "inbound": _rearm_inbound(now),
+            "partial_texts": expire_waiting(now),
         }
     finally:
         try:

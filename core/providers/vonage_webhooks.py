@@ -13,7 +13,6 @@ idempotent on the provider's id), so a replayed webhook changes nothing.
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 import warnings
@@ -26,7 +25,7 @@ from flask import current_app
 from jwt.warnings import InsecureKeyLengthWarning
 
 from core import settings
-from core.jobs import redis
+from core.messaging import multipart
 from core.messaging.models import Channel, Status
 from core.providers.vonage import PROVIDER_NAME
 from core.providers.vonage_errors import messages_error, receipt_error
@@ -38,7 +37,6 @@ METHODS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256,
 SIGNATURE_METHODS = ("md5hash", *METHODS)
 MAX_AGE = 24 * 3600  # Vonage retries for a while; replays are harmless (stored once)
 FUTURE_SKEW = 300
-CONCAT_TTL = 24 * 3600
 SETTINGS_TTL = 10  # seconds one read of the signature settings serves a process's webhooks
 SETTINGS_CACHE = "tidings.vonage_webhook_settings"
 
@@ -321,13 +319,25 @@ def sms_inbound(params: dict) -> bool:
     if str(params.get("type", "text")).lower() == "binary":
         return False
     text = str(params.get("text") or "")
-    if str(params.get("concat", "")).lower() == "true":
-        joined = _join_parts(params, message_id, sender, text)
-        if joined is None:
-            return False
-        message_id, text = joined
-    return _accept(message_id, sender, to, text, Channel.SMS,
-                   _sms_time(params.get("message-timestamp")), params)
+    at = _sms_time(params.get("message-timestamp"))
+    part = _concat(params) if str(params.get("concat", "")).lower() == "true" else None
+    if part is not None:  # else a malformed part: kept as a message of its own
+        return multipart.accept_part(provider=PROVIDER_NAME, provider_id=message_id[:80],
+                                     sender=sender, recipient=to, body=text, received_at=at,
+                                     raw=params, **part)
+    return _accept(message_id, sender, to, text, Channel.SMS, at, params)
+
+
+def _concat(params: dict) -> dict | None:
+    """ref, total and part of one part of a long text, or None when they make no sense."""
+    try:
+        ref = str(params["concat-ref"]).strip()[:40]
+        total, part = int(params["concat-total"]), int(params["concat-part"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (ref and multipart.is_part(total, part)):
+        return None
+    return {"ref": ref, "total": total, "part": part}
 
 
 def messages_inbound(payload: dict) -> bool:
@@ -351,24 +361,3 @@ def _accept(message_id, sender, to, body, channel, at, raw) -> bool:
                                 from_addr=sender, to_addr=to, body=body, channel=channel,
                                 received_at=at, raw=raw)
     return created
-
-
-def _join_parts(params: dict, message_id: str, sender: str, text: str):
-    """Keep one part of a long text in Redis; (first part's id, whole text) once all arrived."""
-    try:
-        ref, total, part = (str(params[k]) for k in ("concat-ref", "concat-total", "concat-part"))
-        total_parts, part_no = int(total), int(part)
-    except (KeyError, ValueError):
-        return message_id, text  # not a well-formed part: keep it as a message of its own
-    key = f"tidings:vonage:concat:{sender}:{ref}"
-    connection = redis()
-    with connection.pipeline() as pipe:
-        pipe.hset(key, str(part_no), json.dumps({"id": message_id, "text": text}))
-        pipe.expire(key, CONCAT_TTL)
-        pipe.hgetall(key)
-        stored = pipe.execute()[-1]
-    if len(stored) < total_parts:
-        return None
-    parts = [json.loads(stored[k]) for k in sorted(stored, key=lambda k: int(k))]
-    connection.delete(key)
-    return parts[0]["id"], "".join(p["text"] for p in parts)
