@@ -26,9 +26,11 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from core import settings
 from core.messaging import multipart
+from core.messaging.inbound import accept_inbound
 from core.messaging.models import Channel, Status
 from core.providers.vonage import PROVIDER_NAME
 from core.providers.vonage_errors import messages_error, receipt_error
+from core.providers.vonage_media import enqueue_fetch
 
 log = logging.getLogger(__name__)
 
@@ -341,22 +343,27 @@ def _concat(params: dict) -> dict | None:
 
 
 def messages_inbound(payload: dict) -> bool:
-    """Store an inbound SMS or MMS of the Messages API (picture links appended to the text)."""
+    """Store an inbound SMS or MMS of the Messages API; its pictures and files are copied into
+    the attachment store by a job (the links stay in the text until then, and after)."""
     message_id, sender, to = _required(payload, "message_uuid", "from", "to")
     channel = Channel.MMS if payload.get("channel") == "mms" else Channel.SMS
-    lines = [str(payload.get("text") or "")]
+    lines, media = [str(payload.get("text") or "")], []
     for kind in ("image", "video", "audio", "file", "vcard"):
-        media = payload.get(kind)
-        if isinstance(media, dict) and media.get("url"):
-            lines[0] = lines[0] or str(media.get("caption") or "")
-            lines.append(f"[{kind}] {media['url']}")
+        item = payload.get(kind)
+        if isinstance(item, dict) and item.get("url"):
+            lines[0] = lines[0] or str(item.get("caption") or "")
+            lines.append(f"[{kind}] {item['url']}")
+            media.append((kind, str(item["url"])))
     body = "\n".join(line for line in lines if line)
-    return _accept(message_id, sender, to, body, channel, _iso(payload.get("timestamp")), payload)
+    message, created = accept_inbound(
+        provider=PROVIDER_NAME, provider_id=message_id[:80], from_addr=sender, to_addr=to,
+        body=body, channel=channel, received_at=_iso(payload.get("timestamp")), raw=payload)
+    if created and media:
+        enqueue_fetch(message.id, media)
+    return created
 
 
 def _accept(message_id, sender, to, body, channel, at, raw) -> bool:
-    from core.messaging.inbound import accept_inbound
-
     _, created = accept_inbound(provider=PROVIDER_NAME, provider_id=message_id[:80],
                                 from_addr=sender, to_addr=to, body=body, channel=channel,
                                 received_at=at, raw=raw)

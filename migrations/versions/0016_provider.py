@@ -1,6 +1,7 @@
-"""Provider conformance: message_parts.cost (the price each part's receipt gave) and
+"""Provider conformance: message_parts.cost (the price each part's receipt gave),
 inbound_parts (the parts of a long inbound text, kept until the text is whole, or stored as a
-partial message when the rest never comes).
+partial message when the rest never comes) and attachments.message_id (pictures and files of
+an inbound MMS, copied from the provider).
 
 Revision ID: 0016_provider
 Revises: 0011_confirmation_status
@@ -43,9 +44,18 @@ def upgrade():
     op.create_index("ix_inbound_parts_open", "inbound_parts",
                     ["provider", "sender", "ref", "total", "closed"])
     op.create_index("ix_inbound_parts_arrived", "inbound_parts", ["closed", "arrived_at"])
+    with op.batch_alter_table("attachments") as batch_op:
+        batch_op.add_column(sa.Column("message_id", BIG_ID, nullable=True))
+        batch_op.create_foreign_key("fk_attachments_message_id_messages", "messages", ["message_id"],
+                                    ["id"], ondelete="CASCADE")
+        batch_op.create_index("ix_attachments_message_id", ["message_id"])
 
 
 def downgrade():
+    with op.batch_alter_table("attachments") as batch_op:
+        batch_op.drop_index("ix_attachments_message_id")
+        batch_op.drop_constraint("fk_attachments_message_id_messages", type_="foreignkey")
+        batch_op.drop_column("message_id")
     op.drop_table("inbound_parts")
     with op.batch_alter_table("message_parts") as batch_op:
         batch_op.drop_column("cost")
