@@ -10,7 +10,6 @@ from blueprints.mailbox.forms import MessageFilterForm, OutboxFilterForm
 from blueprints.rendering import is_htmx, render
 from core.auth.models import Role
 from core.messaging import queries
-from core.messaging.attachments import token_for
 from core.phones import pretty
 
 PAGE_SIZE = 50
@@ -102,7 +101,7 @@ def _folder_heading(form):
 def _helpers():
     # Times use the app-wide filter `local_time`; numbers go through `phone`, the app-wide
     # formatting remembered per number, since parsing one cost a list page ~5 ms of its 50 rows.
-    return {"url_with": url_with, "phone": phone, "media_token": token_for}
+    return {"url_with": url_with, "phone": phone}
 
 
 @lru_cache(maxsize=4096)

@@ -244,6 +244,16 @@ def for_message(message_id: int) -> list[Attachment]:
     return list(db.session.scalars(query.order_by(Attachment.id)))
 
 
+def for_messages(message_ids: list[int]) -> dict[int, list[Attachment]]:
+    """The files of several inbound messages at once, by message id."""
+    found: dict[int, list[Attachment]] = {}
+    if message_ids:
+        query = select(Attachment).where(Attachment.message_id.in_(message_ids))
+        for row in db.session.scalars(query.order_by(Attachment.id)):
+            found.setdefault(row.message_id, []).append(row)
+    return found
+
+
 def for_broadcast(broadcast_id: int) -> list[Attachment]:
     """The attachments of one broadcast, in upload order."""
     query = select(Attachment).where(Attachment.broadcast_id == broadcast_id)

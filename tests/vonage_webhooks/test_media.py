@@ -118,3 +118,12 @@ def test_the_message_page_shows_the_kept_picture(client, media_server, admin_cli
     src = html.split('class="received-picture" src="', 1)[1].split('"', 1)[0]
     served = client.get(src)
     assert (served.status_code, served.data) == (200, png(300))
+
+
+def test_the_conversation_shows_the_kept_picture(client, media_server, admin_client):
+    message = _receive(client, media_server)
+    media_server.script(PATH, Reply(body=png(300), headers={"Content-Type": "image/png"}))
+    vonage_media.fetch_media(message.id, [["image", _url(media_server)]])
+    page = admin_client.get(f"/conversations/{message.client_id}/messages?card=1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and html.count('class="received-picture"') == 1
