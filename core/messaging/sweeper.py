@@ -16,7 +16,9 @@ The rules (the database is the truth, Redis only the trigger):
 - stored inbound messages whose drain trigger was lost (queued past GRACE with no drain
   holding them, or held past HOLD by a dead drain) get a new drain job (inbound_drain.rearm);
 - parts of a long inbound text still waiting for the rest after multipart.PARTIAL_AFTER are
-  stored as a partial message (multipart.expire_waiting).
+  stored as a partial message (multipart.expire_waiting);
+- inbound MMS whose pictures were never copied (the job was lost) get a new job
+  (vonage_media.rearm).
 """
 
 import logging
@@ -81,6 +83,7 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "secure_purged": _purge_secure(now),
             "inbound": _rearm_inbound(now),
             "partial_texts": expire_waiting(now),
+            "mms_media": _rearm_media(now),
         }
     finally:
         try:
@@ -184,6 +187,13 @@ def _restart_broadcasts(now: datetime) -> int:
 def _rearm_inbound(now: datetime) -> int:
     """Inbound messages stored but never drained (Redis lost the trigger, a worker died)."""
     from core.messaging.inbound_drain import rearm
+
+    return rearm(now)
+
+
+def _rearm_media(now: datetime) -> int:
+    """Inbound MMS whose media job Redis lost, while the provider still keeps the files."""
+    from core.providers.vonage_media import rearm
 
     return rearm(now)
 

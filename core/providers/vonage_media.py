@@ -3,25 +3,29 @@ store, so staff still see them after Vonage's link expires (48 hours: Vonage's "
 media" guide, which also says that with the feature on, a GET needs the application's JWT).
 
 The webhook stores the message first and only enqueues this job; the job refuses what is too
-big, of a type we do not keep (the bytes decide, not the header), or too slow to arrive.
+big, of a type we do not keep (the bytes decide, not the header), or too slow to arrive. Every
+file it looks at leaves a "media" event, so the sweeper (`rearm`) can queue the job again for a
+message whose job Redis lost, while Vonage still keeps the files.
 """
 
 import logging
+import re
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import requests
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from vonage_http_client import Auth
 
 from core import settings
 from core.extensions import db
-from core.jobs import queue
+from core.jobs import queue, redis
 from core.messaging import attachments as files
-from core.messaging.models import Message
+from core.messaging.models import Channel, Direction, Message, MessageEvent
 from core.messaging.transitions import write_events
 from core.providers.registry import vonage_config
-from core.providers.vonage import pkcs8_pem
+from core.providers.vonage import PROVIDER_NAME, pkcs8_pem
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,10 @@ KINDS = {"image/jpeg": files.IMAGE, "image/png": files.IMAGE, "image/gif": files
 GENERIC = {"", "application/octet-stream", "binary/octet-stream"}
 VONAGE_HOSTS = (".nexmo.com", ".vonage.com")
 CODE = "media"  # MessageEvent.code of what happened to each file
+KEPT_FOR = timedelta(hours=47)  # Vonage keeps inbound media 48 hours
+REARM_AFTER = timedelta(minutes=5)  # a job normally runs within seconds
+REARM_EVERY = 900  # seconds between two re-queues of one message's job
+LINK = re.compile(r"^\[(image|video|audio|file|vcard)\] (https://\S+)$", re.MULTILINE)
 
 
 class MediaRefused(Exception):
@@ -50,6 +58,27 @@ def enqueue_fetch(message_id: int, media: list[tuple[str, str]]) -> None:
     except Exception:  # the message is stored; without Redis its pictures stay links
         log.warning("could not queue the media of inbound message %s", message_id,
                     exc_info=True)
+
+
+def rearm(now: datetime) -> int:
+    """Sweeper: queue the job again for inbound MMS whose files nobody looked at yet."""
+    looked = exists().where(MessageEvent.message_id == Message.id, MessageEvent.code == CODE)
+    rows = db.session.execute(
+        select(Message.id, Message.body)
+        .where(Message.direction == Direction.IN, Message.channel == Channel.MMS,
+               Message.provider == PROVIDER_NAME, Message.created_at > now - KEPT_FOR,
+               Message.created_at < now - REARM_AFTER, ~looked)
+        .order_by(Message.id).limit(200)
+    ).all()
+    db.session.commit()
+    queued = 0
+    for message_id, body in rows:
+        media = LINK.findall(body or "")
+        if media and redis().set(f"tidings:media:rearmed:{message_id}", 1, nx=True,
+                                 ex=REARM_EVERY):
+            enqueue_fetch(message_id, media)
+            queued += 1
+    return queued
 
 
 def fetch_media(message_id: int, media: list[list[str]]) -> int:

@@ -1,6 +1,8 @@
 """Inbound MMS pictures copied from Vonage's media server (the local HTTPS fake) into the
 attachment store: size cap, content check, expired links, the application's JWT."""
 
+from datetime import UTC, datetime, timedelta
+
 import jwt
 import pytest
 import requests
@@ -12,6 +14,7 @@ from core.extensions import db
 from core.jobs import redis
 from core.messaging import attachments as files
 from core.messaging.models import Direction, Message, MessageEvent
+from core.messaging.sweeper import sweep
 from core.providers import vonage_media
 from tests.compose.files import png
 from tests.fake_vonage import Reply, fake_vonage, rsa_key_pem, vonage_ca  # noqa: F401
@@ -127,3 +130,23 @@ def test_the_conversation_shows_the_kept_picture(client, media_server, admin_cli
     page = admin_client.get(f"/conversations/{message.client_id}/messages?card=1")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and html.count('class="received-picture"') == 1
+
+
+def test_a_lost_media_job_is_queued_again_by_the_sweeper(client, media_server):
+    """Redis lost the job: the sweeper queues it again (once per REARM_EVERY), until a file
+    has been looked at."""
+    now = datetime.now(UTC)
+    payload = {**p.MESSAGES_INBOUND_MMS, "timestamp": now.isoformat(),
+               "image": {"url": _url(media_server), "caption": "My rash"}}
+    assert post_json(client, MESSAGES_INBOUND, payload).status_code == 200
+    redis().flushdb()  # the job is lost
+    assert sweep(now + timedelta(minutes=1)).get("mms_media", 0) == 0  # too early to tell
+    later = now + vonage_media.REARM_AFTER + timedelta(seconds=5)
+    assert sweep(later)["mms_media"] == 1
+    assert sweep(later).get("mms_media", 0) == 0  # not again while that job may run
+    [(func, (message_id, media))] = _queued()
+    assert media == [["image", _url(media_server)]]
+    media_server.script(PATH, Reply(body=png(300), headers={"Content-Type": "image/png"}))
+    assert vonage_media.fetch_media(message_id, media) == 1
+    redis().flushdb()
+    assert sweep(later).get("mms_media", 0) == 0  # looked at: done
