@@ -1,10 +1,14 @@
 """Tidings: create_app(), extensions, and the `flask --app app ...` commands."""
 
+from datetime import timedelta
+
 from flask import Flask, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from redis import Redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blueprints.access import enforce_access
 from config import INSTANCE_DIR, Config
@@ -41,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=app.config["REMEMBER_COOKIE_DAYS"])
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     logs.init_app(app)  # first: the request id exists before any other hook runs
     metrics.init_app(app)
@@ -71,11 +76,18 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     app.extensions["redis"] = Redis.from_url(app.config["REDIS_URL"])
 
-    from core.auth.models import User
+    from core.auth.sessions import user_for
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id))
+    login_manager.user_loader(user_for)  # refuses sessions whose generation was ended
+    _trust_proxies(app)
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, read the client address and scheme from
+    X-Forwarded-For / -Proto; with none (the default) those headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -101,6 +113,8 @@ def _register_hooks(app: Flask) -> None:
         headers.add("Vary", "HX-Request")
         if app.config["SESSION_COOKIE_SECURE"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.endpoint != "static" and current_user.is_authenticated:
+            headers["Cache-Control"] = "no-store"  # staff pages hold personal data
         return response
 
     @app.context_processor

@@ -61,6 +61,11 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # "Keep me signed in" lasts this many days at most (Flask-Login's default is 365).
+    REMEMBER_COOKIE_DAYS = int(os.environ.get("REMEMBER_COOKIE_DAYS", 30))  # create_app applies
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
     WTF_CSRF_TIME_LIMIT = None
 
     RATELIMIT_STORAGE_URI = REDIS_URL

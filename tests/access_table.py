@@ -9,6 +9,7 @@ from core.auth.models import Role
 ACCESS = {
     "auth.login": PUBLIC,
     "auth.logout": Role.NONE,
+    "auth.change_password": Role.NONE,
     "dashboard.index": Role.NONE,
     "clients.index": Role.READ_ONLY,
     "clients.detail": Role.READ_ONLY,
@@ -31,6 +32,7 @@ ACCESS = {
     "admin.create_user": Role.ADMIN,
     "admin.change_role": Role.ADMIN,
     "admin.set_active": Role.ADMIN,
+    "admin.force_reset": Role.ADMIN,
     "simulator.index": Role.READ_ONLY,
     "simulator.phone": Role.READ_ONLY,
     "simulator.thread": Role.READ_ONLY,

@@ -102,13 +102,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if reply.delay:
             time.sleep(reply.delay)
-        payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+        if isinstance(reply.body, bytes):  # a media file: the bytes as they are
+            payload, kind = reply.body, "application/octet-stream"
+        else:
+            payload = b"" if reply.body is None else json.dumps(reply.body).encode()
+            kind = "application/json"
         try:
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", reply.headers.get("Content-Type", kind))
             self.send_header("Content-Length", str(len(payload)))
             for name, value in reply.headers.items():
-                self.send_header(name, value)
+                if name != "Content-Type":
+                    self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
         except (OSError, ssl.SSLError):

@@ -23,7 +23,8 @@ class CreateUserForm(FlaskForm):
         validators=[DataRequired("Enter a password."),
                     Length(min=MIN_PASSWORD, max=200,
                            message=f"The password must have at least {MIN_PASSWORD} characters.")],
-        description=f"At least {MIN_PASSWORD} characters; tell it to the person privately.",
+        description=f"At least {MIN_PASSWORD} characters, not a common password; tell it to the "
+                    "person privately.",
     )
 
 

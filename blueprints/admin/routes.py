@@ -1,4 +1,5 @@
-"""The Users page: list staff, create accounts, change roles, deactivate and reactivate."""
+"""The Users page: list staff, create accounts, change roles, deactivate and reactivate,
+force a password reset."""
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -9,7 +10,14 @@ from blueprints.admin import bp
 from blueprints.admin.forms import ROLE_CHOICES, ActiveForm, CreateUserForm, RoleForm
 from blueprints.rendering import is_htmx, render
 from core.auth.models import Role, User
-from core.auth.operations import UserError, change_role, create_user, set_active
+from core.auth.operations import (
+    PasswordError,
+    UserError,
+    change_role,
+    create_user,
+    force_password_reset,
+    set_active,
+)
 from core.extensions import db
 
 
@@ -49,7 +57,8 @@ def create_user_view():
             user = create_user(form.email.data, form.password.data,
                                Role[form.role.data.upper()], form.name.data or "")
         except UserError as exc:
-            form.email.errors.append(str(exc)[0].upper() + str(exc)[1:] + ".")
+            field = form.password if isinstance(exc, PasswordError) else form.email
+            field.errors.append(str(exc)[0].upper() + str(exc)[1:] + ".")
         else:
             db.session.commit()
             flash(f"Created {user.email} ({user.role.label}).", "success")
@@ -89,3 +98,17 @@ def set_active_view(user_id: int):
     db.session.commit()
     state = "can sign in again" if user.active else "is deactivated and cannot sign in"
     return _row_done(user, message=f"{user.email} {state}.")
+
+
+@bp.route("/users/<int:user_id>/reset", methods=["POST"], endpoint="force_reset")
+@requires(Role.ADMIN)
+def force_reset_view(user_id: int):
+    """Sign a staff member out everywhere and make them choose a new password."""
+    user = db.get_or_404(User, user_id)
+    try:
+        force_password_reset(user, by=current_user)
+    except UserError as exc:
+        return _row_done(user, error=str(exc))
+    db.session.commit()
+    return _row_done(user, message=f"{user.email} is signed out and must choose a new "
+                                   "password at the next sign-in.")

@@ -1,8 +1,10 @@
-"""The sign-in form."""
+"""The sign-in and change-password forms."""
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from core.auth.passwords import MIN_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -11,3 +13,13 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
     remember = BooleanField("Keep me signed in")
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=200)])
+    new = PasswordField("New password", validators=[DataRequired("Enter a new password.")],
+                        description=f"At least {MIN_LENGTH} characters; not a common password.")
+    confirm = PasswordField("New password again", validators=[
+        DataRequired("Type the new password again."),
+        EqualTo("new", "The two new passwords differ.")])

@@ -100,6 +100,9 @@ def pin(token: str):
     result = portal_ops.try_pin(secure, form.pin.data)
     if result.locked:
         return _gone(token)
+    if result.busy:
+        return render_template("portal/pin.html", token=token, form=PinForm(formdata=None),
+                               busy=True), 429
     if not result.ok:
         return render_template("portal/pin.html", token=token, form=PinForm(formdata=None),
                                attempts_left=result.attempts_left), 422

@@ -3,12 +3,14 @@
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from blueprints.access import requires
 from blueprints.rendering import is_htmx, render
 from blueprints.simulator import bp
 from blueprints.simulator.forms import ReplyForm
 from core.auth.models import Role
+from core.secure.operations import mask_links
 from core.simulator import phones
 from core.simulator.operations import send_reply
 
@@ -18,6 +20,13 @@ def sim_time(value) -> str:
     """A UTC timestamp in the business time zone, short (e.g. 'Mar 4, 09:05')."""
     local = value.astimezone(ZoneInfo(current_app.config["BUSINESS_TIMEZONE"]))
     return f"{local:%b} {local.day}, {local:%H:%M}"
+
+
+@bp.app_template_filter("sim_body")
+def sim_body(text: str | None) -> str:
+    """A received text as this viewer may see it: a working secure link only for the roles
+    that could send one anyway (Edit, Admin); Read Only sees the link masked."""
+    return (text or "") if current_user.can(Role.EDIT) else mask_links(text)
 
 
 @bp.route("/")

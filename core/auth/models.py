@@ -3,7 +3,7 @@
 import enum
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -45,6 +45,9 @@ class User(UserMixin, db.Model):
     role_value: Mapped[int] = mapped_column("role", default=int(Role.NONE))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow)
+    # Every session and remember cookie carries this number; raising it ends them all.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def role(self) -> Role:
@@ -57,6 +60,10 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """The identity Flask-Login keeps in the session and remember cookie: id and generation."""
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -41,6 +41,11 @@ class Attachment(db.Model):
     broadcast_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
     )
+    # A picture or file a client sent (inbound MMS), copied from the provider (migration
+    # 0016_provider).
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(8))  # image, file, audio
     filename: Mapped[str] = mapped_column(String(200))  # as uploaded, for display only
     content_type: Mapped[str] = mapped_column(String(100))  # as detected from the content
@@ -206,15 +211,16 @@ def path_of(attachment: Attachment) -> Path:
     return folder() / attachment.stored_name
 
 
-def store(broadcast_id: int | None, checked: list[Checked]) -> list[Attachment]:
+def store(broadcast_id: int | None, checked: list[Checked],
+          message_id: int | None = None) -> list[Attachment]:
     """Write the files under random names and add their rows; the caller commits."""
     folder().mkdir(parents=True, exist_ok=True)
     rows: list[Attachment] = []
     try:
         for item in checked:
             row = Attachment(
-                broadcast_id=broadcast_id, kind=item.kind, filename=item.filename,
-                content_type=item.content_type, size=len(item.data),
+                broadcast_id=broadcast_id, message_id=message_id, kind=item.kind,
+                filename=item.filename, content_type=item.content_type, size=len(item.data),
                 stored_name=secrets.token_urlsafe(24) + EXTENSIONS[item.content_type],
             )
             rows.append(row)
@@ -230,6 +236,22 @@ def discard(rows: list[Attachment]) -> None:
     """Remove the files of rows that were never committed (the send was refused)."""
     for row in rows:
         path_of(row).unlink(missing_ok=True)
+
+
+def for_message(message_id: int) -> list[Attachment]:
+    """The files that came with one inbound message, in the order they were stored."""
+    query = select(Attachment).where(Attachment.message_id == message_id)
+    return list(db.session.scalars(query.order_by(Attachment.id)))
+
+
+def for_messages(message_ids: list[int]) -> dict[int, list[Attachment]]:
+    """The files of several inbound messages at once, by message id."""
+    found: dict[int, list[Attachment]] = {}
+    if message_ids:
+        query = select(Attachment).where(Attachment.message_id.in_(message_ids))
+        for row in db.session.scalars(query.order_by(Attachment.id)):
+            found.setdefault(row.message_id, []).append(row)
+    return found
 
 
 def for_broadcast(broadcast_id: int) -> list[Attachment]:

@@ -167,3 +167,33 @@ class MessagePart(db.Model):
     status: Mapped[str] = mapped_column(String(12), default=Status.SENT)
     code: Mapped[str] = mapped_column(String(40), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The price the provider's receipt gave for this part (migration 0016_provider).
+    cost: Mapped[Decimal | None] = mapped_column(Numeric(10, 5))
+
+
+class InboundPart(db.Model):
+    """One part of a long inbound text, kept until every part of its text has arrived
+    (core/messaging/multipart.py); `closed` once it is in a stored message."""
+
+    __tablename__ = "inbound_parts"
+    __table_args__ = (
+        Index("uq_inbound_parts_provider_id", "provider", "provider_id", unique=True),
+        Index("ix_inbound_parts_open", "provider", "sender", "ref", "total", "closed"),
+        Index("ix_inbound_parts_arrived", "closed", "arrived_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(80))  # the part's own id
+    sender: Mapped[str] = mapped_column(String(254))
+    recipient: Mapped[str] = mapped_column(String(254))
+    ref: Mapped[str] = mapped_column(String(40))  # the sender's concatenation reference
+    total: Mapped[int] = mapped_column()
+    part: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the provider's time
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # ours
+    raw: Mapped[dict | None] = mapped_column(JSON)
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="SET NULL"))
+    closed: Mapped[bool] = mapped_column(default=False)

@@ -22,8 +22,9 @@ from core.types import utcnow
 
 try:  # attachments belong to compose; the detail page works without them
     from core.messaging.attachments import for_broadcast as _attachments_of
+    from core.messaging.attachments import for_message as _received_files
 except ImportError:  # pragma: no cover
-    _attachments_of = None
+    _attachments_of = _received_files = None
 
 # Aliases of the messages table, made once: aliased() builds a proxy of every column, which
 # cost a list page more than its queries did when made per call.
@@ -385,6 +386,8 @@ def message_detail(message_id: int) -> MessageDetail | None:
         )
     ))
     detail.attachments = attachments(broadcast)
+    if message.direction == Direction.IN and _received_files is not None:
+        detail.attachments = _received_files(message.id)  # an MMS's pictures, copied in
     if message.direction == Direction.OUT:
         detail.reply = reply_to(message)
     else:

@@ -4,16 +4,22 @@ Idempotent: a replayed receipt finds the status already set and changes nothing.
 of several parts is delivered when every part is, failed as soon as one part fails. A receipt
 for a message in "reconcile" (the send's outcome was unknown) settles it; such a message may
 have no provider id yet, so the receipt's client reference (our message id) finds it.
+
+A receipt may also carry the price the provider charged (stored as the message's cost: per
+part, summed, for a long SMS), an outcome worth keeping even when the status does not change
+("Answered by voicemail"), and the signal that the recipient asked not to receive messages
+from this service, which opts the number out as a STOP would (without a confirmation text).
 """
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 
 from core.audit.operations import record
 from core.extensions import db
-from core.messaging.models import Message, MessagePart, Status
+from core.messaging.models import Message, MessageEvent, MessagePart, Status
 from core.messaging.transitions import MESSAGES, label, write_events
 from core.ops.metrics import RECORDER
 from core.types import utcnow
@@ -35,8 +41,13 @@ OPEN = (Status.SENDING, Status.SENT, Status.RECONCILE)
 
 def apply_receipt(*, provider: str, provider_id: str, status: str, code: str = "",
                   detail: str = "", at: datetime | None = None,
-                  client_ref: str | int | None = None) -> bool:
-    """Apply one receipt and commit; False when no message has this id (or client reference)."""
+                  client_ref: str | int | None = None, cost: Decimal | None = None,
+                  outcome: str = "", note: str = "", opted_out: bool = False) -> bool:
+    """Apply one receipt and commit; False when no message has this id (or client reference).
+
+    `cost`: the provider's price; `outcome`: how a delivered message was received, kept as its
+    reason; `note`: raw detail for the event only; `opted_out`: the recipient refuses messages.
+    """
     target = STATUS_WORDS.get(str(status).lower())
     message = _find(provider, str(provider_id), client_ref)
     if message is None:
@@ -44,11 +55,18 @@ def apply_receipt(*, provider: str, provider_id: str, status: str, code: str = "
         log.info("receipt for unknown %s message %s", provider, provider_id)
         return False
     at = at or utcnow()
+    parts = _has_parts(message.id)
     if target is not None:
-        if _has_parts(message.id):
-            target = _apply_to_part(message, str(provider_id), target, code, detail, at)
+        if parts:
+            target = _apply_to_part(message, str(provider_id), target, code, detail, at, note)
         if target is not None:
-            _settle(message, provider, str(provider_id), target, code, detail, at)
+            _settle(message, provider, str(provider_id), target, code, detail, at, note)
+    if cost is not None:
+        _record_cost(message.id, str(provider_id), cost, parts)
+    if outcome:
+        _record_outcome(message.id, code, outcome, at)
+    if opted_out and message.to_addr:
+        _carrier_opt_out(message, detail)
     db.session.commit()
     RECORDER.flush()  # a no-op unless this receipt counted a delivery
     return True
@@ -80,7 +98,7 @@ def _has_parts(message_id: int) -> bool:
     return bool(db.session.scalar(count))
 
 
-def _apply_to_part(message, provider_id, target, code, detail, at) -> Status | None:
+def _apply_to_part(message, provider_id, target, code, detail, at, note="") -> Status | None:
     """Update one part; returns the message's status as its parts now say, or None."""
     # Write first, read after: on SQLite the write takes the lock, so the read that follows
     # sees every part another receipt settled a moment ago (PostgreSQL: the row lock above).
@@ -98,7 +116,8 @@ def _apply_to_part(message, provider_id, target, code, detail, at) -> Status | N
     ).all()
     seq = next(p.seq for p in parts if p.provider_id == provider_id)
     write_events([{"message_id": message.id, "status": target, "code": code[:40],
-                   "detail": f"Part {seq} of {len(parts)}: {detail or target}"[:500]}], at)
+                   "detail": _with_note(f"Part {seq} of {len(parts)}: {detail or target}", note)}],
+                 at)
     statuses = [p.status for p in parts]
     for final in (Status.FAILED, Status.EXPIRED):
         if final in statuses:
@@ -108,7 +127,7 @@ def _apply_to_part(message, provider_id, target, code, detail, at) -> Status | N
     return Status.SENT
 
 
-def _settle(message: Message, provider, provider_id, target, code, detail, at) -> None:
+def _settle(message: Message, provider, provider_id, target, code, detail, at, note="") -> None:
     """Move the message to `target` when that is progress; write its event and audit."""
     current = message.status
     late = current == Status.FAILED and message.reason == NO_RECEIPT
@@ -136,8 +155,57 @@ def _settle(message: Message, provider, provider_id, target, code, detail, at) -
     if target == Status.DELIVERED and message.sent_at is not None:
         RECORDER.latency("sent_to_delivered", (at - message.sent_at).total_seconds())
     write_events([{"message_id": message.id, "status": target, "code": code[:40],
-                   "detail": (detail or f"Receipt: {target}")[:500]}], at)
+                   "detail": _with_note(detail or f"Receipt: {target}", note)}], at)
     _audit(message, target, detail)
+
+
+def _with_note(detail: str, note: str) -> str:
+    return (f"{detail} ({note})" if note else detail)[:500]
+
+
+def _record_cost(message_id: int, provider_id: str, cost: Decimal, parts: bool) -> None:
+    """The provider's price is the message's cost; a long SMS costs the sum of its parts."""
+    if not parts:
+        db.session.execute(update(MESSAGES).where(MESSAGES.c.id == message_id).values(cost=cost))
+        return
+    db.session.execute(update(PARTS).where(PARTS.c.message_id == message_id,
+                                           PARTS.c.provider_id == provider_id).values(cost=cost))
+    priced = db.session.execute(
+        select(func.count(PARTS.c.cost), func.count(), func.sum(PARTS.c.cost))
+        .where(PARTS.c.message_id == message_id)).one()
+    if priced[0] == priced[1]:  # every part priced: the sum is the actual cost
+        db.session.execute(
+            update(MESSAGES).where(MESSAGES.c.id == message_id).values(cost=priced[2]))
+
+
+def _record_outcome(message_id: int, code: str, outcome: str, at: datetime) -> None:
+    """Keep how the message was received (once as an event, and as the reason while it is
+    delivered): a call answered by voicemail stays "delivered", but says so."""
+    seen = exists().where(MessageEvent.message_id == message_id, MessageEvent.code == code[:40])
+    status = db.session.scalar(select(Message.status).where(Message.id == message_id))
+    if not db.session.scalar(select(seen)):
+        write_events([{"message_id": message_id, "status": status, "code": code[:40],
+                       "detail": outcome[:500]}], at)
+    db.session.execute(update(MESSAGES).where(MESSAGES.c.id == message_id,
+                                              MESSAGES.c.status == Status.DELIVERED)
+                       .values(reason=outcome[:300]))
+
+
+def _carrier_opt_out(message: Message, detail: str) -> None:
+    """The network says the recipient asked not to receive messages from this service: opt the
+    number out (every client sharing it) as STOP does, queued texts skipped, no confirmation."""
+    from core.clients.models import Client
+    from core.conversations.operations import skip_queued  # conversations imports messaging
+
+    people = db.session.scalars(select(Client).where(Client.mobile == message.to_addr))
+    for person in people:
+        if person.opted_out:
+            continue
+        person.opted_out, person.opted_out_at = True, utcnow()
+        cancelled = skip_queued(person)
+        record("client.opted_out", f"{person.name}: the network reports they asked not to "
+               f"receive messages from this service ({detail or 'opted out'}); "
+               f"{cancelled} queued cancelled", client_id=person.id, message_id=message.id)
 
 
 def _audit(message: Message, target: Status, detail: str) -> None:

@@ -17,7 +17,11 @@ The rules (the database is the truth, Redis only the trigger):
   whose fan-out went silent, gets a new fan-out job (the fan-out's claim makes doubles harmless);
 - queued messages of cancelled broadcasts are cancelled; finished broadcasts are marked sent;
 - stored inbound messages whose drain trigger was lost (queued past GRACE with no drain
-  holding them, or held past HOLD by a dead drain) get a new drain job (inbound_drain.rearm).
+  holding them, or held past HOLD by a dead drain) get a new drain job (inbound_drain.rearm);
+- parts of a long inbound text still waiting for the rest after multipart.PARTIAL_AFTER are
+  stored as a partial message (multipart.expire_waiting);
+- inbound MMS whose pictures were never copied (the job was lost) get a new job
+  (vonage_media.rearm).
 """
 
 import logging
@@ -31,6 +35,7 @@ from core.jobs import QUEUES, queue, redis
 from core.messaging.fanout import STALE_AFTER
 from core.messaging.ledger import release_unsent_claims
 from core.messaging.models import BroadcastStatus, Direction, Status
+from core.messaging.multipart import expire_waiting
 from core.messaging.pipeline import (
     DELIVER,
     FAN_OUT,
@@ -84,6 +89,8 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "finished": finish_broadcasts(),
             "secure_purged": _purge_secure(now),
             "inbound": _rearm_inbound(now),
+            "partial_texts": expire_waiting(now),
+            "mms_media": _rearm_media(now),
         }
         note_sweep()
     finally:
@@ -208,6 +215,13 @@ def _restart_broadcasts(now: datetime) -> int:
 def _rearm_inbound(now: datetime) -> int:
     """Inbound messages stored but never drained (Redis lost the trigger, a worker died)."""
     from core.messaging.inbound_drain import rearm
+
+    return rearm(now)
+
+
+def _rearm_media(now: datetime) -> int:
+    """Inbound MMS whose media job Redis lost, while the provider still keeps the files."""
+    from core.providers.vonage_media import rearm
 
     return rearm(now)
 

@@ -5,6 +5,7 @@ template whose syntax tree holds more than text, whitelisted fields and whitelis
 so a hostile template is rejected at compose time with a message, never executed.
 """
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,6 +52,18 @@ FILTERS = ("upper", "lower", "title", "default")
 STRUCTURE_ERROR = (
     "Only {{ field }} merge fields are allowed; loops, conditions and attribute access are not."
 )
+
+
+# Bounds that keep a hostile template from exhausting the parser's recursion, the CPU or the
+# memory: 3,000 chained filters or 400 nested default() used to end in a RecursionError.
+MAX_SOURCE_CHARS = 20_000
+MAX_FILTERS = 10  # per merge field
+MAX_BRACKET_DEPTH = 3
+MAX_TOKENS_PER_TAG = 64
+MAX_TAGS = 500
+MAX_OUTPUT_CHARS = 100_000
+MAX_RENDER_SECONDS = 0.5  # a trial rendering with long values, at compose time
+SAMPLE_VALUE = "W" * 255  # as long as the longest field a row can hold
 
 
 class TemplateError(ValueError):
@@ -101,15 +114,61 @@ class Compiled:
 def compile_template(source: str) -> Compiled:
     """Validate `source` and compile it; raises TemplateError with a clear message."""
     source = source or ""
+    if len(source) > MAX_SOURCE_CHARS:
+        raise TemplateError(f"The text is too long: {MAX_SOURCE_CHARS:,} characters at most.")
     if "{" not in source:
         return Compiled(source, frozenset(), None)  # plain text: nothing to parse or render
     env = _environment()
     try:
+        _check_tokens(env, source)
         tree = env.parse(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(_syntax_message(exc)) from None
     fields = _check_tree(tree)
-    return Compiled(source, frozenset(fields), env.from_string(source), _pieces(tree))
+    compiled = Compiled(source, frozenset(fields), env.from_string(source), _pieces(tree))
+    _trial_render(compiled)
+    return compiled
+
+
+def _check_tokens(env, source: str) -> None:
+    """Bound every tag before the (recursive) parser sees it: filters, brackets, length."""
+    tags = depth = tokens = filters = 0
+    for _line, kind, value in env.lex(source):
+        if kind in ("variable_begin", "block_begin"):
+            tags, tokens, filters, depth = tags + 1, 0, 0, 0
+        elif kind == "whitespace":
+            continue
+        tokens += 1
+        if kind == "operator":
+            filters += value == "|"
+            depth += (value in "([{") - (value in ")]}")
+        _check_counts(tags, depth, tokens, filters)
+
+
+def _check_counts(tags: int, depth: int, tokens: int, filters: int) -> None:
+    if filters > MAX_FILTERS:
+        raise TemplateError(f"A merge field may have at most {MAX_FILTERS} filters.")
+    if depth > MAX_BRACKET_DEPTH:
+        raise TemplateError("Merge fields are nested too deeply: write "
+                            "{{ field | default('text') }} without nesting.")
+    if tokens > MAX_TOKENS_PER_TAG:
+        raise TemplateError("A merge field is too long: write {{ field }} or "
+                            "{{ field | filter }}.")
+    if tags > MAX_TAGS:
+        raise TemplateError(f"A text may hold at most {MAX_TAGS} merge fields.")
+
+
+def _trial_render(compiled: "Compiled") -> None:
+    """Fill the template once with long values: refuse it when the text or the time explodes."""
+    context = dict.fromkeys(compiled.fields, SAMPLE_VALUE)
+    started = time.perf_counter()
+    text = compiled.render(context)
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise TemplateError(f"Filled in, this text could exceed {MAX_OUTPUT_CHARS:,} "
+                            "characters; use fewer merge fields.")
+    if time.perf_counter() - started > MAX_RENDER_SECONDS:
+        raise TemplateError("This text takes too long to fill in; use fewer merge fields "
+                            "and filters.")
 
 
 def _pieces(tree: nodes.Template) -> tuple | None:

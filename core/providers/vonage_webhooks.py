@@ -13,21 +13,30 @@ idempotent on the provider's id), so a replayed webhook changes nothing.
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 import warnings
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import jwt
 from flask import current_app
 from jwt.warnings import InsecureKeyLengthWarning
 
 from core import settings
-from core.jobs import redis
-from core.messaging.models import Channel, Status
+from core.messaging import multipart
+from core.messaging.inbound import accept_inbound
+from core.messaging.models import Channel
 from core.providers.vonage import PROVIDER_NAME
+from core.providers.vonage_events import (  # noqa: F401  (the routes read receipts through here)
+    WebhookRefused,
+    apply,
+    iso_time,
+    messages_receipt,
+    required,
+    sms_receipt,
+    sms_time,
+    voice_receipt,
+)
+from core.providers.vonage_media import enqueue_fetch
 
 log = logging.getLogger(__name__)
 
@@ -36,48 +45,14 @@ METHODS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256,
 SIGNATURE_METHODS = ("md5hash", *METHODS)
 MAX_AGE = 24 * 3600  # Vonage retries for a while; replays are harmless (stored once)
 FUTURE_SKEW = 300
-CONCAT_TTL = 24 * 3600
 SETTINGS_TTL = 10  # seconds one read of the signature settings serves a process's webhooks
 SETTINGS_CACHE = "tidings.vonage_webhook_settings"
 
-SMS_STATUS = {
-    "delivered": Status.DELIVERED, "expired": Status.EXPIRED, "failed": Status.FAILED,
-    "rejected": Status.FAILED, "accepted": Status.SENT, "buffered": Status.SENT,
-    "unknown": Status.SENT,
-}
-DLR_ERRORS = {
-    "1": "Unknown error", "2": "Phone switched off or out of coverage",
-    "3": "Number no longer in service", "4": "Blocked by the recipient",
-    "5": "Number ported; routing failed", "6": "Rejected as spam", "7": "Handset busy",
-    "8": "Network error", "9": "Invalid number", "10": "Message refused by the network",
-    "11": "Unroutable", "12": "Destination unreachable", "13": "Age restriction",
-    "14": "Blocked by the carrier", "15": "Prepaid account without credit",
-    "16": "Gateway quota exceeded", "50": "Entity filter", "51": "Header filter",
-    "52": "Content filter", "53": "Consent filter", "54": "Regulatory rejection",
-    "99": "General error",
-}
-MESSAGES_STATUS = {
-    "submitted": Status.SENT, "delivered": Status.DELIVERED, "read": Status.DELIVERED,
-    "rejected": Status.FAILED, "undeliverable": Status.FAILED,
-}
-VOICE_STATUS = {
-    "started": (Status.SENT, "Call placed"), "ringing": (Status.SENT, "Ringing"),
-    "answered": (Status.DELIVERED, "Call answered"),
-    "machine": (Status.DELIVERED, "Answered by voicemail"),
-    "busy": (Status.FAILED, "The line was busy"),
-    "cancelled": (Status.FAILED, "Call cancelled"),
-    "failed": (Status.FAILED, "Call failed"), "rejected": (Status.FAILED, "Call rejected"),
-    "timeout": (Status.FAILED, "Nobody answered"), "unanswered": (Status.FAILED, "Nobody answered"),
-}
-
-
-class WebhookRefused(Exception):
-    """A webhook we will not act on: `status` is the HTTP answer, `reason` says why."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+# A callback without any signature while signing is on: Vonage documents that after an internal
+# error its callback service may send one unsigned, and that a 5xx answer makes it retry
+# (signed, once the error is resolved). So it gets 503, not 403, and changes nothing.
+UNSIGNED_STATUS = 503
+UNSIGNED_REASON = "unsigned callback: answered 503 so that Vonage retries it signed"
 
 
 # ---- signatures -------------------------------------------------------------------------
@@ -98,10 +73,11 @@ def sms_signature(params: dict, secret: str, method: str = "md5hash") -> str:
 
 def check_sms_signature(params: dict, secret: str, method: str = "md5hash", *,
                         now: float | None = None, max_age: int = MAX_AGE) -> None:
-    """Raise WebhookRefused(403) unless `sig` is right and its timestamp is recent."""
+    """Raise WebhookRefused(403) unless `sig` is right and its timestamp is recent (503 when
+    there is no `sig` at all, so that Vonage retries)."""
     signature = str(params.get("sig") or "")
     if not signature:
-        raise WebhookRefused(403, "missing signature")
+        raise _unsigned()
     try:
         signed_at = int(str(params.get("timestamp")))
     except ValueError:
@@ -116,11 +92,11 @@ def check_sms_signature(params: dict, secret: str, method: str = "md5hash", *,
 
 def check_jwt(authorization: str | None, body: bytes, secret: str, *, api_key: str = "",
               max_age: int = MAX_AGE) -> dict:
-    """The claims of a valid webhook JWT; WebhookRefused(403) when it is missing, forged,
-    expired, or does not match the body."""
+    """The claims of a valid webhook JWT; WebhookRefused(403) when it is forged, expired, or
+    does not match the body (503 when there is none, so that Vonage retries)."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise WebhookRefused(403, "missing signature")
+        raise _unsigned()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the secret is Vonage's
@@ -139,6 +115,11 @@ def check_jwt(authorization: str | None, body: bytes, secret: str, *, api_key: s
     if api_key and claims.get("api_key") and claims["api_key"] != api_key:
         raise WebhookRefused(403, "signed for another Vonage account")
     return claims
+
+
+def _unsigned() -> WebhookRefused:
+    log.warning("Vonage callback without a signature: answered %d for a retry", UNSIGNED_STATUS)
+    return WebhookRefused(UNSIGNED_STATUS, UNSIGNED_REASON)
 
 
 def _secret() -> tuple[str, str, str]:
@@ -178,148 +159,59 @@ def verify_jwt_request(authorization: str | None, body: bytes) -> dict:
     return check_jwt(authorization, body, secret, api_key=api_key)
 
 
-# ---- what the webhooks carry -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """One status report about a message we sent."""
-
-    provider_id: str
-    status: str
-    code: str = ""
-    detail: str = ""
-    at: datetime | None = None
-    client_ref: str = ""  # our message id, for a send whose outcome was unknown
-
-
-def _required(data: dict, *names: str) -> list[str]:
-    values = [str(data.get(name) or "").strip() for name in names]
-    missing = [name for name, value in zip(names, values, strict=True) if not value]
-    if missing:
-        raise WebhookRefused(400, "missing " + ", ".join(missing))
-    return values
-
-
-def _time(text: str | None, *formats: str) -> datetime | None:
-    for fmt in formats:
-        try:
-            return datetime.strptime(str(text), fmt).replace(tzinfo=UTC)
-        except (TypeError, ValueError):
-            continue
-    return None
-
-
-def _iso(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
-
-
-def sms_receipt(params: dict) -> Receipt | None:
-    """A delivery receipt of the SMS API (None for a status we do not track)."""
-    (provider_id, state) = _required(params, "messageId", "status")
-    status = SMS_STATUS.get(state.lower())
-    if status is None:
-        return None
-    code = str(params.get("err-code") or "")
-    detail = state if code in ("", "0") else f"{DLR_ERRORS.get(code, 'Error')} ({state})"
-    at = _time(params.get("scts"), "%y%m%d%H%M") or _time(
-        params.get("message-timestamp"), "%Y-%m-%d %H:%M:%S")
-    return Receipt(provider_id, status, code, detail, at, str(params.get("client-ref") or ""))
-
-
-def messages_receipt(payload: dict) -> Receipt | None:
-    """A status webhook of the Messages API (MMS, or SMS sent through it)."""
-    provider_id, state = _required(payload, "message_uuid", "status")
-    status = MESSAGES_STATUS.get(state.lower())
-    if status is None:
-        return None
-    error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-    code = str(error.get("title") or error.get("code") or "")
-    detail = str(error.get("detail") or state)
-    return Receipt(provider_id, status, code, detail[:500], _iso(payload.get("timestamp")),
-                   str(payload.get("client_ref") or ""))
-
-
-def voice_receipt(payload: dict) -> Receipt | None:
-    """A call event of the Voice API that tells how the call went."""
-    if not payload.get("status"):
-        return None  # input, recording and transfer events carry no call status
-    provider_id, state = _required(payload, "uuid", "status")
-    mapped = VOICE_STATUS.get(state.lower())
-    if mapped is None:
-        return None
-    status, detail = mapped
-    return Receipt(provider_id, status, state, detail, _iso(payload.get("timestamp")))
-
-
-def apply(receipt: Receipt | None) -> bool:
-    """Hand a receipt to the delivery pipeline (which commits); False for no message of ours."""
-    if receipt is None:
-        return False
-    from core.messaging.receipts import apply_receipt
-
-    return apply_receipt(provider=PROVIDER_NAME, provider_id=receipt.provider_id[:80],
-                         status=str(receipt.status), code=receipt.code, detail=receipt.detail,
-                         at=receipt.at, client_ref=receipt.client_ref or None)
+# ---- inbound messages --------------------------------------------------------------------
 
 
 def sms_inbound(params: dict) -> bool:
     """Store an inbound text of the SMS API (parts of a long text wait for each other)."""
-    message_id, sender, to = _required(params, "messageId", "msisdn", "to")
+    message_id, sender, to = required(params, "messageId", "msisdn", "to")
     if str(params.get("type", "text")).lower() == "binary":
         return False
     text = str(params.get("text") or "")
-    if str(params.get("concat", "")).lower() == "true":
-        joined = _join_parts(params, message_id, sender, text)
-        if joined is None:
-            return False
-        message_id, text = joined
-    at = _time(params.get("message-timestamp"), "%Y-%m-%d %H:%M:%S")
+    at = sms_time(params.get("message-timestamp"))
+    part = _concat(params) if str(params.get("concat", "")).lower() == "true" else None
+    if part is not None:  # else a malformed part: kept as a message of its own
+        return multipart.accept_part(provider=PROVIDER_NAME, provider_id=message_id[:80],
+                                     sender=sender, recipient=to, body=text, received_at=at,
+                                     raw=params, **part)
     return _accept(message_id, sender, to, text, Channel.SMS, at, params)
 
 
+def _concat(params: dict) -> dict | None:
+    """ref, total and part of one part of a long text, or None when they make no sense."""
+    try:
+        ref = str(params["concat-ref"]).strip()[:40]
+        total, part = int(params["concat-total"]), int(params["concat-part"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (ref and multipart.is_part(total, part)):
+        return None
+    return {"ref": ref, "total": total, "part": part}
+
+
 def messages_inbound(payload: dict) -> bool:
-    """Store an inbound SMS or MMS of the Messages API (picture links appended to the text)."""
-    message_id, sender, to = _required(payload, "message_uuid", "from", "to")
+    """Store an inbound SMS or MMS of the Messages API; its pictures and files are copied into
+    the attachment store by a job (the links stay in the text until then, and after)."""
+    message_id, sender, to = required(payload, "message_uuid", "from", "to")
     channel = Channel.MMS if payload.get("channel") == "mms" else Channel.SMS
-    lines = [str(payload.get("text") or "")]
+    lines, media = [str(payload.get("text") or "")], []
     for kind in ("image", "video", "audio", "file", "vcard"):
-        media = payload.get(kind)
-        if isinstance(media, dict) and media.get("url"):
-            lines[0] = lines[0] or str(media.get("caption") or "")
-            lines.append(f"[{kind}] {media['url']}")
+        item = payload.get(kind)
+        if isinstance(item, dict) and item.get("url"):
+            lines[0] = lines[0] or str(item.get("caption") or "")
+            lines.append(f"[{kind}] {item['url']}")
+            media.append((kind, str(item["url"])))
     body = "\n".join(line for line in lines if line)
-    return _accept(message_id, sender, to, body, channel, _iso(payload.get("timestamp")), payload)
+    message, created = accept_inbound(
+        provider=PROVIDER_NAME, provider_id=message_id[:80], from_addr=sender, to_addr=to,
+        body=body, channel=channel, received_at=iso_time(payload.get("timestamp")), raw=payload)
+    if created and media:
+        enqueue_fetch(message.id, media)
+    return created
 
 
 def _accept(message_id, sender, to, body, channel, at, raw) -> bool:
-    from core.messaging.inbound import accept_inbound
-
     _, created = accept_inbound(provider=PROVIDER_NAME, provider_id=message_id[:80],
                                 from_addr=sender, to_addr=to, body=body, channel=channel,
                                 received_at=at, raw=raw)
     return created
-
-
-def _join_parts(params: dict, message_id: str, sender: str, text: str):
-    """Keep one part of a long text in Redis; (first part's id, whole text) once all arrived."""
-    try:
-        ref, total, part = (str(params[k]) for k in ("concat-ref", "concat-total", "concat-part"))
-        total_parts, part_no = int(total), int(part)
-    except (KeyError, ValueError):
-        return message_id, text  # not a well-formed part: keep it as a message of its own
-    key = f"tidings:vonage:concat:{sender}:{ref}"
-    connection = redis()
-    with connection.pipeline() as pipe:
-        pipe.hset(key, str(part_no), json.dumps({"id": message_id, "text": text}))
-        pipe.expire(key, CONCAT_TTL)
-        pipe.hgetall(key)
-        stored = pipe.execute()[-1]
-    if len(stored) < total_parts:
-        return None
-    parts = [json.loads(stored[k]) for k in sorted(stored, key=lambda k: int(k))]
-    connection.delete(key)
-    return parts[0]["id"], "".join(p["text"] for p in parts)

@@ -151,6 +151,15 @@ def pin_matches(pin_hash: str, pin: str) -> bool:
     return bool(pin) and check_password_hash(pin_hash, pin)
 
 
+TOKEN_IN_TEXT = re.compile(r"(/s/)[A-Za-z0-9_-]{20,}")
+MASK = "•" * 10
+
+
+def mask_links(text: str) -> str:
+    """`text` with the token of every secure link replaced by a mask, so the link opens nothing."""
+    return TOKEN_IN_TEXT.sub(lambda match: match.group(1) + MASK, text or "")
+
+
 def link_url(token: str) -> str:
     """The absolute portal address of a token."""
     from core.messaging.attachments import _public_base_url

@@ -24,11 +24,12 @@ from core.types import utcnow
 
 @dataclass(frozen=True)
 class PinResult:
-    """The outcome of one PIN attempt."""
+    """The outcome of one PIN attempt (`busy`: every attempt is reserved by guesses in flight)."""
 
     ok: bool
     attempts_left: int = 0
     locked: bool = False
+    busy: bool = False
 
 
 def mark_opened(secure: SecureMessage) -> None:
@@ -48,31 +49,52 @@ def reveal(secure: SecureMessage) -> None:
 
 
 def try_pin(secure: SecureMessage, pin: str) -> PinResult:
-    """Check a PIN; a locked link refuses even the right one; the 5th failure locks. Commits."""
-    if secure.locked_at is not None:
-        return PinResult(False, locked=True)
-    if secure.pin_hash and pin_matches(secure.pin_hash, (pin or "").strip()):
-        # Re-read the lock: a guess in a parallel request may have locked the link meanwhile.
+    """Reserve an attempt, then compare: at most 5 wrong PINs are ever compared. Commits.
+
+    The reservation is one conditional UPDATE, so parallel guesses cannot all slip past the
+    lock; the right PIN gives its attempt back, the 5th reserved failure locks the link.
+    """
+    reserved = _reserve_attempt(secure.id)
+    if reserved is None:
         locked = db.session.scalar(select(SecureMessage.locked_at).where(
             SecureMessage.id == secure.id))
-        return PinResult(False, locked=True) if locked is not None else PinResult(True)
-    now = utcnow()
-    # One UPDATE counts the failure, so parallel guesses cannot slip past the limit.
-    db.session.execute(update(SecureMessage).where(SecureMessage.id == secure.id).values(
-        pin_failures=SecureMessage.pin_failures + 1, last_failure_at=now))
-    db.session.execute(update(SecureMessage).where(
-        SecureMessage.id == secure.id, SecureMessage.pin_failures >= MAX_PIN_FAILURES,
-        SecureMessage.locked_at.is_(None)).values(locked_at=now))
+        return PinResult(False, locked=locked is not None, busy=locked is None)
+    if secure.pin_hash and pin_matches(secure.pin_hash, (pin or "").strip()):
+        db.session.execute(update(SecureMessage).where(SecureMessage.id == secure.id).values(
+            pin_failures=SecureMessage.pin_failures - 1))
+        db.session.commit()
+        return PinResult(True)
+    return _failed(secure, reserved)
+
+
+def _reserve_attempt(secure_id: int) -> int | None:
+    """Count one attempt unless 5 are already counted or the link is locked; commits.
+
+    Returns the attempt's number (1-5), or None when no attempt is left."""
+    number = db.session.scalar(update(SecureMessage).where(
+        SecureMessage.id == secure_id, SecureMessage.pin_failures < MAX_PIN_FAILURES,
+        SecureMessage.locked_at.is_(None)).values(
+        pin_failures=SecureMessage.pin_failures + 1).returning(SecureMessage.pin_failures))
     db.session.commit()
-    db.session.refresh(secure)
-    if secure.locked_at is not None:
+    return number
+
+
+def _failed(secure: SecureMessage, number: int) -> PinResult:
+    """A reserved attempt failed: audit it, and lock the link on the last one; commits."""
+    now = utcnow()
+    values = {"last_failure_at": now}
+    if number >= MAX_PIN_FAILURES:
+        values["locked_at"] = now
+    db.session.execute(update(SecureMessage).where(SecureMessage.id == secure.id).values(
+        **values))
+    if number >= MAX_PIN_FAILURES:
         audit_event(secure, "secure.locked",
-                    f"Secure link locked after {secure.pin_failures} wrong PIN attempts")
+                    f"Secure link locked after {MAX_PIN_FAILURES} wrong PIN attempts")
         db.session.commit()
         return PinResult(False, locked=True)
     audit_event(secure, "secure.pin_failed", "Wrong PIN typed on a secure link")
     db.session.commit()
-    return PinResult(False, attempts_left=MAX_PIN_FAILURES - secure.pin_failures)
+    return PinResult(False, attempts_left=MAX_PIN_FAILURES - number)
 
 
 def read(secure: SecureMessage) -> dict:

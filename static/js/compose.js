@@ -1,33 +1,11 @@
 // Compose page: merge-field buttons, the live SMS counter, and the fields of the chosen channel.
-// The counter mirrors core/messaging/segments.py exactly; the server's figure (on the merged
-// text of every recipient) comes from POST /compose/count and is the one that counts.
+// The live counter counts with static/js/segments.js (the rules of core/messaging/segments.py);
+// the server's figure (on the merged text of every recipient) comes from POST /compose/count
+// and is the one that counts.
 (() => {
   "use strict";
 
-  const GSM7_BASIC = new Set(Array.from(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-  ));
-  const GSM7_EXTENDED = new Set(Array.from("^{}\\[~]|€\f")); // two septets each
-  const MAX_SMS_CHARS = 1600;
-
-  // Segments the provider bills for `text` as one SMS (see segments.count).
-  function count(text) {
-    const chars = Array.from(text); // code points, as Python counts them
-    const offending = [...new Set(chars.filter((c) => !GSM7_BASIC.has(c) && !GSM7_EXTENDED.has(c)))];
-    let units, single, multi, encoding;
-    if (offending.length) {
-      units = text.length; // UTF-16 code units
-      [single, multi, encoding] = [70, 67, "UCS-2"];
-    } else {
-      units = chars.reduce((n, c) => n + (GSM7_EXTENDED.has(c) ? 2 : 1), 0);
-      [single, multi, encoding] = [160, 153, "GSM-7"];
-    }
-    let segments = 0;
-    if (units > 0) segments = units <= single ? 1 : Math.ceil(units / multi);
-    const perSegment = segments <= 1 ? single : multi;
-    return { encoding, characters: chars.length, units, segments, perSegment, ucs2Chars: offending };
-  }
+  const { count, MAX_SMS_CHARS } = window.TidingsSegments; // static/js/segments.js
 
   function plural(n, word) {
     return `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;

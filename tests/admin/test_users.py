@@ -35,19 +35,19 @@ def test_list_shows_every_user_with_role_and_state(admin_client, make_user):
 def test_create_user(admin_client):
     response = admin_client.post("/admin/users/new", data={
         "email": "New.Person@Example.com", "name": "New Person", "role": "edit",
-        "password": "long enough"})
+        "password": "twelve chars"})
     assert response.status_code == 303
     assert "Created new.person@example.com (Edit)." in _flashes(admin_client)
     user = db.session.scalar(select(User).where(User.email == "new.person@example.com"))
-    assert user.role is Role.EDIT and user.check_password("long enough")
+    assert user.role is Role.EDIT and user.check_password("twelve chars")
 
 
 @pytest.mark.parametrize("data, message", [
     ({"email": "a@example.com", "role": "edit", "password": "short"},
-     "The password must have at least 8 characters."),
-    ({"email": "not-an-email", "role": "edit", "password": "long enough"},
+     "The password must have at least 12 characters."),
+    ({"email": "not-an-email", "role": "edit", "password": "twelve chars"},
      "Enter a valid email address."),
-    ({"email": "a@example.com", "role": "boss", "password": "long enough"}, "Not a valid choice"),
+    ({"email": "a@example.com", "role": "boss", "password": "twelve chars"}, "Not a valid choice"),
 ])
 def test_create_user_refuses_bad_input(admin_client, data, message):
     before = db.session.scalar(select(db.func.count()).select_from(User))
@@ -60,7 +60,7 @@ def test_create_user_refuses_bad_input(admin_client, data, message):
 def test_create_user_refuses_a_duplicate_email(admin_client, make_user):
     make_user(Role.EDIT, email="taken@example.com")
     response = admin_client.post("/admin/users/new", data={
-        "email": "TAKEN@example.com", "role": "edit", "password": "long enough"})
+        "email": "TAKEN@example.com", "role": "edit", "password": "twelve chars"})
     assert response.status_code == 422
     assert "A user with email taken@example.com already exists." in response.get_data(as_text=True)
 
@@ -136,6 +136,6 @@ def test_non_admins_are_refused(client_for, make_user, role):
     assert staff.post(f"/admin/users/{staff.user.id}/role",
                       data={"role": "admin"}).status_code == 403
     assert staff.post("/admin/users/new", data={
-        "email": "x@example.com", "role": "admin", "password": "long enough"}).status_code == 403
+        "email": "x@example.com", "role": "admin", "password": "twelve chars"}).status_code == 403
     assert _user(target.id).role is Role.READ_ONLY
     assert _user(staff.user.id).role is role

@@ -20,7 +20,7 @@ def test_create_user_reads_password_from_env(runner, monkeypatch):
 
 def test_create_user_refuses_bad_input(runner):
     short = runner.invoke(args=["users", "create", "c@example.com"], input="short\n")
-    assert short.exit_code != 0 and "at least 8" in short.output
+    assert short.exit_code != 0 and "at least 12" in short.output
     bad_role = runner.invoke(args=["users", "create", "d@example.com", "--role", "boss"],
                              input="long-enough-pass\n")
     assert bad_role.exit_code != 0 and "unknown role" in bad_role.output
