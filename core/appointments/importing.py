@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import phones
 from core.appointments.models import Appointment, AppointmentStatus
+from core.appointments.signals import changed
 from core.audit.models import AuditEvent
 from core.clients.models import Client, ContactMethod
 from core.extensions import db
@@ -631,8 +632,13 @@ def write(upload: Preview, *, actor_id: int | None) -> Result:
     updated = [row for row in rows if row.action == "update"]
     for row in updated:
         appointment = db.session.get(Appointment, row.appointment_id)
+        before = {key: getattr(appointment, key) for key in ("start_at", "status")}
         for key in ("start_at", "end_at", "title", "location", "status"):
             setattr(appointment, key, row.appointment[key])
+        moved = {k: [v, getattr(appointment, k)] for k, v in before.items()
+                 if v != getattr(appointment, k)}
+        if moved:  # a reschedule or cancellation by import stops what was queued (automation)
+            changed.send(appointment, changes=moved, actor=actor_id)
         appointment.client_id = client_of[id(row)]
         events.append(_event("Updated from", upload, row, client_of[id(row)], appointment.id))
     if events:

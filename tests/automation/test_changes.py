@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from core.appointments import operations as ops
+from core.auth.models import Role
 from core.automation.engine import plan_rule
 from core.automation.models import AutomationSend
 from core.automation.status import change_status
@@ -111,3 +112,20 @@ def test_status_text_off_or_opted_out_says_why(app, make_rule, make_client, make
     outcome = change_status(opted, "en_route", now=NOW)
     assert not outcome.sent and "Opted out" in outcome.text
     assert db.session.get(type(opted), opted.id).status == "en_route"
+
+
+def test_an_import_that_moves_a_visit_cancels_its_queued_reminder(app, client_for, make_rule,
+                                                                  make_client):
+    from core.appointments.models import Appointment
+    from tests.imports.test_ical import _calendar, _event, _import
+
+    rule = make_rule(timing="hours_before", amount=3)
+    client = client_for(Role.EDIT)
+    make_client(mobile="+12025550100")
+    lines = ("SUMMARY:Check-up", "X-TIDINGS-MOBILE:+1 202 555 0100")
+    _import(client, _calendar(_event("visit-1@clinic", "20300304T150000Z", *lines)))
+    visit = db.session.scalar(select(Appointment))
+    _planned_and_fanned(rule, visit.start_at - timedelta(hours=1))
+    _import(client, _calendar(_event("visit-1@clinic", "20300305T150000Z", *lines)))
+    assert [(m.status, m.reason) for m in _messages(visit)] == [("cancelled", "Rescheduled")]
+    assert db.session.scalar(select(AutomationSend.status)) == "cancelled"
