@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from blueprints.access import enforce_access
 from config import INSTANCE_DIR, Config
 from core import models  # noqa: F401  (registers every table)
+from core.automation import hooks as automation_hooks
 from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from core.ops import logs, metrics
@@ -99,8 +100,6 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
-    from core.automation import hooks as automation_hooks
-
     automation_hooks.connect()  # reschedules and cancellations stop automated messages
 
     @app.after_request
