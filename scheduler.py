@@ -13,5 +13,5 @@ from core.messaging.tasks import sweep
 cron.register(sweep, "high", interval=30, job_timeout=300, result_ttl=600)
 
 # Automated messages: plan what each enabled rule is due for (exactly once: the database key).
-cron.register(run_rules, "default", interval=60, job_timeout=600,
-              result_ttl=600)
+# On "high" too: a backlog of deliveries on "default" must not delay the 09:00 reminders.
+cron.register(run_rules, "high", interval=60, job_timeout=600, result_ttl=600)

@@ -33,7 +33,7 @@ def test_scheduler_registers_the_rule_job():
 
     importlib.reload(scheduler)  # registers its jobs with rq cron
     jobs = {entry["func"].__name__: entry for entry in cron._job_data_registry}
-    assert jobs["run_rules"]["interval"] == 60 and jobs["run_rules"]["queue_name"] == "default"
+    assert jobs["run_rules"]["interval"] == 60 and jobs["run_rules"]["queue_name"] == "high"
 
 
 def test_a_lost_trigger_is_restarted_by_the_sweeper_and_sends_once(app, make_rule,
