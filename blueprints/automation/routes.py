@@ -68,7 +68,8 @@ def _rule_editor(form: RuleForm, rule=None):
 def rules():
     """Settings → Automated messages: every rule with its switch."""
     return render_template("automation/rules.html", items=ops.all_rules(), describe=ops.describe,
-                           who=ops.who)
+                           who=ops.who,
+                           events=template_ops.recent_changes(("rule.", "automation.")))
 
 
 @bp.route("/rules/new", methods=["GET", "POST"])

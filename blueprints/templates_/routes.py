@@ -52,7 +52,7 @@ def _save(form: TemplateForm, template=None):
 def index():
     """Every template with its kind, channel and text."""
     return render_template("templates_/index.html", items=ops.all_templates(),
-                           used=ops.rules_by_template())
+                           used=ops.rules_by_template(), events=ops.recent_changes())
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from core.appointments.models import Appointment, AppointmentStatus
+from core.audit.models import AuditEvent
 from core.audit.operations import record
 from core.automation.models import AutomationRule, MessageTemplate, TemplateKind
 from core.clients.models import Client
@@ -126,6 +127,13 @@ def delete(template: MessageTemplate, *, actor=None) -> None:
     record("template.deleted", f"Template “{template.name}” deleted", actor=actor,
            data={"template_id": template.id})
     db.session.delete(template)
+
+
+def recent_changes(prefixes=("template.",), limit: int = 20) -> list[AuditEvent]:
+    """The latest audited changes whose action starts with one of `prefixes`."""
+    return list(db.session.scalars(
+        select(AuditEvent).where(or_(*(AuditEvent.action.startswith(p) for p in prefixes)))
+        .order_by(AuditEvent.id.desc()).limit(limit)))
 
 
 # ---- preview ---------------------------------------------------------------------------

@@ -199,3 +199,14 @@ def test_templates_list_takes_a_fixed_number_of_queries(client_for, make_rule, q
         return [s for s in statements if "automation_rules" in s or "message_templates" in s]
 
     assert len(ours(three)) == len(ours(one)) == 2
+
+
+def test_rule_changes_and_runs_are_listed(client_for, make_rule, make_appointment):
+    rule = make_rule(name="Soon", timing="hours_before", amount=3)
+    make_appointment(start_at=datetime.now(UTC) + timedelta(hours=1))
+    client = client_for(Role.ADMIN)
+    client.post(f"/automation/rules/{rule.id}/toggle")
+    client.post(f"/automation/rules/{rule.id}/run")
+    html = client.get("/automation/rules").get_data(as_text=True)
+    assert "Rule “Soon” switched off" in html
+    assert "Rule “Soon” planned 1 message(s) (Run now)" in html

@@ -103,3 +103,10 @@ def test_compose_offers_insert_template(client_for, make_template):
     html = client_for(Role.EDIT).get("/compose/").get_data(as_text=True)
     assert 'id="insert-template"' in html
     assert 'data-subject="Closed" data-body="We are closed.">Snow day</option>' in html
+
+
+def test_changes_are_listed_with_who_made_them(client_for):
+    client = client_for(Role.EDIT)
+    client.post("/templates/new", data=_form(name="Reminder"))
+    html = client_for(Role.READ_ONLY).get("/templates").get_data(as_text=True)
+    assert "Template “Reminder” created" in html and "Edit User" in html
