@@ -27,6 +27,8 @@ ACCESS = {
     "imports.preview": Role.EDIT,
     "imports.confirm": Role.EDIT,
     "imports.template": Role.EDIT,
+    "imports.done": Role.EDIT,
+    "imports.skipped": Role.EDIT,
     "admin.users": Role.ADMIN,
     "admin.create_user": Role.ADMIN,
     "admin.change_role": Role.ADMIN,

@@ -11,7 +11,9 @@ from blueprints.imports import bp
 from blueprints.imports.forms import ConfirmForm, UploadForm
 from blueprints.rendering import is_htmx, render
 from core.appointments import importing
+from core.appointments.importing import preferences
 from core.auth.models import Role
+from core.extensions import db
 
 
 def _upload_page(form: UploadForm, status: int = 200):
@@ -47,7 +49,7 @@ def _go(url: str):
 @requires(Role.EDIT)
 def index():
     """The upload form with the expected columns and a template to download."""
-    return _upload_page(UploadForm())
+    return _upload_page(UploadForm(own_addresses=preferences.own_addresses()))
 
 
 @bp.route("/preview", methods=["POST"])
@@ -58,13 +60,15 @@ def preview():
     if not form.validate_on_submit():
         return _upload_page(form, 422)
     upload = form.file.data
+    own = preferences.remember_own_addresses(form.own_addresses.data)
+    db.session.commit()
+    options = preferences.options(
+        tz=current_app.config["BUSINESS_TIMEZONE"], region=current_app.config["DEFAULT_REGION"],
+        own=own, window_start=form.window_start.data, window_days=form.window_days.data)
     try:
-        result = importing.preview(
-            Path(upload.filename).name[:120], upload.read(),
-            tz=current_app.config["BUSINESS_TIMEZONE"],
-            region=current_app.config["DEFAULT_REGION"],
-            upload_dir=current_app.config["UPLOAD_DIR"], user_id=current_user.id,
-        )
+        result = importing.preview(Path(upload.filename).name[:120], upload.read(), options,
+                                   upload_dir=current_app.config["UPLOAD_DIR"],
+                                   user_id=current_user.id)
     except importing.ImportFileError as exc:
         form.file.errors.append(str(exc))
         return _upload_page(form, 422)
@@ -78,7 +82,8 @@ def confirm():
     form = ConfirmForm()
     try:
         result = importing.confirm(form.token.data or "", user_id=current_user.id,
-                                   upload_dir=current_app.config["UPLOAD_DIR"])
+                                   upload_dir=current_app.config["UPLOAD_DIR"],
+                                   partial=form.partial.data == "1")
     except importing.ImportRowsError as exc:
         notice = "The data changed since the preview. Nothing was imported; fix the rows below."
         return _preview_page(exc.preview, 409, notice)
@@ -87,7 +92,30 @@ def confirm():
         upload_form.file.errors = [str(exc)]
         return _upload_page(upload_form, 400)
     flash(result.summary, "success")
+    if result.skipped_token:
+        return _go(url_for("imports.done", token=result.skipped_token))
     return _go(_after_import_url())
+
+
+@bp.route("/done/<token>")
+@requires(Role.EDIT)
+def done(token: str):
+    """After a partial import: what was skipped, with the skipped rows to download."""
+    return render("imports/done.html", "imports/_done.html", token=token,
+                  after=_after_import_url())
+
+
+@bp.route("/skipped/<token>.csv")
+@requires(Role.EDIT)
+def skipped(token: str):
+    """The rows a partial import skipped, with their errors, as a CSV."""
+    try:
+        name, body = importing.skipped_csv(token, user_id=current_user.id,
+                                           upload_dir=current_app.config["UPLOAD_DIR"])
+    except importing.ImportFileError as exc:
+        return Response(str(exc), status=404, mimetype="text/plain")
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/template.csv")

@@ -64,11 +64,15 @@ def test_one_bad_row_shows_its_error_and_writes_nothing(app, client_for):
     response = upload(client, content)
     assert response.status_code == 422
     assert "row 4: mobile “12345” is not a valid phone number" in text(response)
-    assert token_of(response) is None and "Import 3 rows" not in text(response)
+    assert "Import 3 rows" not in text(response)
+    assert "Import the 2 valid rows and skip the 1 with errors" in text(response)
     assert counts() == before
 
     refused = client.post("/import/confirm", data={"token": ""})
     assert refused.status_code == 400
+    # All or nothing stays the default: without the explicit choice nothing is written.
+    refused = client.post("/import/confirm", data={"token": token_of(response)})
+    assert refused.status_code == 409
     assert counts() == before
 
 

@@ -1,0 +1,22 @@
+"""Importing clients and appointments from a CSV or iCal file: parse, preview, then write.
+
+Modules: `reading` (file kind and encoding), `csvfile`, `icalfile` with `people` (who an event
+is for), `zones` (Outlook zone names) and `series` (repeating events), `fields` (one value of a
+row), `matching` (checks against the database), `writing` (bulk INSERTs) and `steps` (preview
+and confirm, the two operations the views call).
+"""
+
+from core.appointments.importing.csvfile import template_csv
+from core.appointments.importing.reading import read_upload
+from core.appointments.importing.rows import (
+                                              ImportFileError,
+                                              ImportRowsError,
+                                              Options,
+                                              Preview,
+                                              Result,
+                                              Row,
+)
+from core.appointments.importing.steps import confirm, preview, skipped_csv
+
+__all__ = ["ImportFileError", "ImportRowsError", "Options", "Preview", "Result", "Row", "confirm",
+           "preview", "read_upload", "skipped_csv", "template_csv"]
