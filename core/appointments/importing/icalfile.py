@@ -77,7 +77,7 @@ def check_event(row: Row, event) -> bool:
     broken = [name for name in CHECKED for value in _values(event, name)
               if isinstance(value, vBroken)]
     for name in broken:
-        row.error("start" if name != "DTEND" else "end",
+        row.error("end" if name in ("DTEND", "DURATION") else "start",
                   f"{name} “{_values(event, name)[0]}” cannot be read")
     if broken:
         return False

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from core.appointments.importing.rows import Row
+from core.appointments.importing.rows import UPDATED, Row
 from core.appointments.models import Appointment
 from core.clients.models import Client
 from core.extensions import db
@@ -28,7 +28,7 @@ def resolve(rows: list[Row]) -> None:
             row.action = "unchanged" if _same(existing, row) else "update"
     _group_new_clients(rows)
     _flag_repeats(rows)
-    _flag_existing(rows)
+    _match_existing(rows)
 
 
 def _chunks(values) -> list[list]:
@@ -67,14 +67,9 @@ def _existing_uids(rows: list[Row]) -> dict[str, Appointment]:
 
 
 def _same(appointment: Appointment, row: Row) -> bool:
-    """True when an imported event would change nothing on its appointment."""
-    values = row.appointment
-    return (appointment.client_id == row.client_id
-            and appointment.start_at == values["start_at"]
-            and appointment.end_at == values["end_at"]
-            and appointment.title == values["title"]
-            and appointment.location == values["location"]
-            and appointment.status == values["status"])
+    """True when an imported row would change nothing on its appointment."""
+    return appointment.client_id == row.client_id and all(
+        getattr(appointment, key) == row.appointment[key] for key in UPDATED[row.label])
 
 
 def _group_new_clients(rows: list[Row]) -> None:
@@ -107,35 +102,39 @@ def _no_name(row: Row) -> None:
 
 
 def _flag_repeats(rows: list[Row]) -> None:
-    """A row with the same client and start as an earlier row, or the same UID, is a duplicate."""
-    seen: dict[tuple, str] = {}
+    """A row with the same client and start as an earlier row, or the same UID, is a duplicate:
+    skipped when it repeats the earlier row exactly (overlapping exports), else an error."""
+    seen: dict[tuple, Row] = {}
     for row in rows:
         start, uid = row.appointment.get("start_at"), row.appointment.get("external_uid")
         who = ("client", row.client_id) if row.client_id else ("new", row.new_client)
         keys = ([(who, start)] if start else []) + ([("uid", uid)] if uid else [])
         earlier = next((seen[key] for key in keys if key in seen), None)
-        if earlier is not None:
-            row.error("row", f"duplicate of {earlier}")
+        if earlier is not None and _repeats(earlier, row):
+            row.action = "duplicate"
+        elif earlier is not None:
+            row.error("row", f"duplicate of {earlier.where}")
         for key in keys:
-            seen.setdefault(key, row.where)
+            seen.setdefault(key, row)
 
 
-def _flag_existing(rows: list[Row]) -> None:
-    """A row whose client already has an appointment at that start time is refused."""
+def _repeats(earlier: Row, row: Row) -> bool:
+    return (not earlier.errors and not row.errors and earlier.client == row.client
+            and earlier.appointment == row.appointment)
+
+
+def _match_existing(rows: list[Row]) -> None:
+    """A row whose client already has an appointment at that start updates that appointment."""
     wanted = {(row.client_id, row.appointment["start_at"]): row for row in rows
-              if row.client_id and row.appointment.get("start_at") and row.action != "unchanged"}
+              if row.client_id and row.appointment.get("start_at") and row.action == "create"}
     if not wanted:
         return
-    starts = {start for _, start in wanted}
+    starts = sorted({start for _, start in wanted})
     for chunk in _chunks({client_id for client_id, _ in wanted}):
-        found = db.session.execute(
-            select(Appointment.id, Appointment.client_id, Appointment.start_at).where(
-                Appointment.client_id.in_(chunk), Appointment.start_at.in_(sorted(starts))
-            )
-        )
-        for appointment_id, client_id, start in found:
-            row = wanted.get((client_id, start))
-            if row is not None and row.appointment_id != appointment_id:
-                row.error("start", "this appointment already exists (same client and start time)")
-
-
+        found = db.session.scalars(select(Appointment).where(
+            Appointment.client_id.in_(chunk), Appointment.start_at.in_(starts)))
+        for appointment in found:
+            row = wanted.get((appointment.client_id, appointment.start_at))
+            if row is not None and row.appointment_id is None:
+                row.appointment_id = appointment.id
+                row.action = "unchanged" if _same(appointment, row) else "update"

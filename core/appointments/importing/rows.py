@@ -5,6 +5,10 @@ from datetime import date, datetime
 
 MAX_ROWS = 5000
 WINDOW_DAYS = 90  # how far ahead a repeating event is expanded by default
+# What a re-import changes on an appointment it matched: a calendar has no staff or job number.
+UPDATED = {"event": ("start_at", "end_at", "title", "location", "status"),
+           "row": ("start_at", "end_at", "title", "staff", "location", "job_number", "status")}
+SKIPPED_ACTIONS = ("unchanged", "duplicate")  # valid rows that write nothing
 
 
 class ImportFileError(ValueError):
@@ -118,7 +122,12 @@ class Preview:
 
     @property
     def to_write(self) -> list[Row]:
-        return [row for row in self.valid if row.action != "unchanged"]
+        return [row for row in self.valid if row.action not in SKIPPED_ACTIONS]
+
+    @property
+    def unchanged(self) -> int:
+        """Valid rows that write nothing: already up to date, or repeated in the file."""
+        return len(self.valid) - len(self.to_write)
 
     @property
     def new_clients(self) -> int:
@@ -126,7 +135,7 @@ class Preview:
         return len({row.new_client for row in self.rows
                     if row.client_id is None and row.new_client
                     and (row.client.get("mobile") or row.client.get("email"))
-                    and row.action != "unchanged"})
+                    and row.action not in SKIPPED_ACTIONS})
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from sqlalchemy import insert
 
 from core import phones
-from core.appointments.importing.rows import Preview, Result, Row
+from core.appointments.importing.rows import UPDATED, Preview, Result, Row
 from core.appointments.models import Appointment
 from core.audit.models import AuditEvent
 from core.clients.models import Client
@@ -29,15 +29,16 @@ def write(upload: Preview, *, actor_id: int | None) -> Result:
     updated = [row for row in rows if row.action == "update"]
     for row in updated:
         appointment = db.session.get(Appointment, row.appointment_id)
-        for key in ("start_at", "end_at", "title", "location", "status"):
+        for key in UPDATED[row.label]:
             setattr(appointment, key, row.appointment[key])
         appointment.client_id = client_of[id(row)]
+        appointment.external_uid = appointment.external_uid or row.appointment["external_uid"]
         events.append(_event("Updated from", upload, row, client_of[id(row)], appointment.id))
     if events:
         db.session.execute(insert(AuditEvent),
                            [dict(event, actor_id=actor_id, at=utcnow()) for event in events])
     return Result(created=len(created), updated=len(updated), new_clients=len(clients),
-                  unchanged=len(upload.valid) - len(rows), skipped=len(upload.skipped))
+                  unchanged=upload.unchanged, skipped=len(upload.skipped))
 
 
 def _insert(model, values: list[dict]) -> list[int]:
