@@ -28,6 +28,8 @@ ACCESS = {
     "imports.confirm": Role.EDIT,
     "imports.template": Role.EDIT,
     "imports.done": Role.EDIT,
+    "imports.mapping": Role.EDIT,
+    "imports.map_columns": Role.EDIT,
     "imports.skipped": Role.EDIT,
     "admin.users": Role.ADMIN,
     "admin.create_user": Role.ADMIN,

@@ -2,8 +2,19 @@
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, HiddenField, IntegerField, StringField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
+
+from core.appointments.importing.mapping import FIELDS
 
 
 class UploadForm(FlaskForm):
@@ -28,3 +39,21 @@ class UploadForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     token = HiddenField()
     partial = HiddenField()  # "1": import the valid rows and skip the rest
+
+
+class MappingForm(FlaskForm):
+    """The Tidings field of each column of an uploaded CSV, and how to read its dates."""
+
+    token = HiddenField()
+    columns = FieldList(SelectField(choices=[SelectChoice(*choice) for choice in FIELDS]))
+    dates = SelectField("Dates like 3/4/2030 are", choices=[
+        SelectChoice("auto", "as the file shows (else the business's region)"),
+        SelectChoice("mdy", "month first: 3/4/2030 is March 4"),
+        SelectChoice("dmy", "day first: 3/4/2030 or 3.4.2030 is 3 April"),
+    ])
+    default_minutes = IntegerField("Length when the file gives no end or duration (minutes)",
+                                   default=30, validators=[NumberRange(1, 1440)])
+    default_title = StringField("Title when the file gives none", default="Appointment",
+                                validators=[Length(min=1, max=160)])
+    remember = BooleanField("Remember this mapping for files with the same columns",
+                            default=True)

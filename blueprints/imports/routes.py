@@ -8,9 +8,10 @@ from flask_login import current_user
 
 from blueprints.access import requires
 from blueprints.imports import bp
-from blueprints.imports.forms import ConfirmForm, UploadForm
+from blueprints.imports.forms import ConfirmForm, MappingForm, UploadForm
 from blueprints.rendering import is_htmx, render
 from core.appointments import importing
+from core.appointments.importing import mapping as mappings
 from core.appointments.importing import preferences
 from core.auth.models import Role
 from core.extensions import db
@@ -28,8 +29,32 @@ def _preview_page(upload: importing.Preview, status: int, notice: str = ""):
         return value.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") if value else ""
 
     return render("imports/preview.html", "imports/_preview.html", upload=upload,
-                  form=ConfirmForm(token=upload.token), local=local,
+                  form=ConfirmForm(formdata=None, token=upload.token), local=local,
                   notice=notice, zone=zone.key), status
+
+
+def _mapping_page(staged: importing.Staged, form: MappingForm | None = None,
+                  problems: list[str] | None = None, status: int = 200):
+    if form is None:
+        form = MappingForm(token=staged.token, dates={None: "auto", False: "mdy", True: "dmy"}[
+            staged.mapping.day_first], default_minutes=staged.mapping.default_minutes)
+        for column in staged.mapping.columns:
+            form.columns.append_entry(column)
+    return render("imports/mapping.html", "imports/_mapping.html", staged=staged, form=form,
+                  problems=problems or [], zone=current_app.config["BUSINESS_TIMEZONE"]), status
+
+
+def _mapping_of(form: MappingForm) -> mappings.Mapping:
+    return mappings.Mapping(
+        columns=[entry.data for entry in form.columns],
+        day_first={"mdy": False, "dmy": True}.get(form.dates.data),
+        default_minutes=form.default_minutes.data or 30,
+        default_title=(form.default_title.data or "").strip() or "Appointment")
+
+
+def _options(own: frozenset = frozenset()) -> importing.Options:
+    return preferences.options(tz=current_app.config["BUSINESS_TIMEZONE"],
+                               region=current_app.config["DEFAULT_REGION"], own=own)
 
 
 def _after_import_url() -> str:
@@ -59,19 +84,62 @@ def preview():
     form = UploadForm()
     if not form.validate_on_submit():
         return _upload_page(form, 422)
-    upload = form.file.data
+    name, data = Path(form.file.data.filename).name[:120], form.file.data.read()
     own = preferences.remember_own_addresses(form.own_addresses.data)
     db.session.commit()
     options = preferences.options(
         tz=current_app.config["BUSINESS_TIMEZONE"], region=current_app.config["DEFAULT_REGION"],
         own=own, window_start=form.window_start.data, window_days=form.window_days.data)
+    folder = current_app.config["UPLOAD_DIR"]
     try:
-        result = importing.preview(Path(upload.filename).name[:120], upload.read(), options,
-                                   upload_dir=current_app.config["UPLOAD_DIR"],
+        if importing.needs_mapping(name, data):
+            return _mapping_page(importing.stage(name, data, upload_dir=folder,
+                                                 user_id=current_user.id))
+        result = importing.preview(name, data, options, upload_dir=folder,
                                    user_id=current_user.id)
     except importing.ImportFileError as exc:
         form.file.errors.append(str(exc))
         return _upload_page(form, 422)
+    return _preview_page(result, 422 if result.errors else 200)
+
+
+@bp.route("/map/<token>")
+@requires(Role.EDIT)
+def mapping(token: str):
+    """The mapping step of an uploaded CSV again (to change the mapping after a preview)."""
+    try:
+        staged = importing.load(token, upload_dir=current_app.config["UPLOAD_DIR"],
+                                user_id=current_user.id)
+    except importing.ImportFileError as exc:
+        upload_form = UploadForm()
+        upload_form.file.errors = [str(exc)]
+        return _upload_page(upload_form, 404)
+    return _mapping_page(staged)
+
+
+@bp.route("/map", methods=["POST"])
+@requires(Role.EDIT)
+def map_columns():
+    """Read an uploaded CSV through the chosen mapping and show the preview."""
+    form = MappingForm()
+    folder = current_app.config["UPLOAD_DIR"]
+    try:
+        staged = importing.load(form.token.data or "", upload_dir=folder,
+                                user_id=current_user.id)
+        chosen = _mapping_of(form)
+        problems = mappings.check(chosen) if len(chosen.columns) == len(staged.header) else [
+            "choose a field for every column"]
+        if not form.validate_on_submit() or problems:
+            return _mapping_page(staged, form, problems, 422)
+        result = importing.preview_mapped(staged.token, chosen, _options(), upload_dir=folder,
+                                          user_id=current_user.id,
+                                          remember=form.remember.data)
+    except importing.ImportFileError as exc:
+        upload_form = UploadForm()
+        upload_form.file.errors = [str(exc)]
+        return _upload_page(upload_form, 400)
+    db.session.commit()  # the remembered mapping
+    result.stage_token = staged.token
     return _preview_page(result, 422 if result.errors else 200)
 
 

@@ -59,3 +59,15 @@ def counts() -> tuple[int, int, int]:
 
 def text(response) -> str:
     return response.get_data(as_text=True)
+
+
+def mapping_form(response) -> dict:
+    """The fields of a mapping page as the browser would post them (the guessed choices)."""
+    body = text(response)
+    data = {"token": re.search(r'name="token" type="hidden" value="([^"]*)"', body)[1]}
+    for box in re.finditer(r'<select id="(columns-\d+)" name="columns-\d+">(.*?)</select>',
+                           body, re.DOTALL):
+        chosen = re.search(r'<option selected value="([^"]*)"', box[2])
+        data[box[1]] = chosen[1] if chosen else "ignore"
+    data.update(dates="auto", default_minutes="30", default_title="Appointment", remember="y")
+    return data

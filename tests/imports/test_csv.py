@@ -88,16 +88,17 @@ def test_columns_are_case_and_space_insensitive_and_semicolons_work(app, client_
     assert visit.start_at == datetime(2030, 3, 4, 14, 30, tzinfo=UTC)
 
 
-def test_wrong_columns_name_the_missing_and_unknown_ones(app, client_for):
+def test_other_columns_lead_to_the_mapping_step(app, client_for):
     client = client_for(Role.EDIT)
     content = csv_file("Ana,Lopez,+12025550143,a@example.com,2030-03-04 09:30,Check-up",
                        header="first_name,last_name,phone,email,when,title")
     before = counts()
     response = upload(client, content)
-    assert response.status_code == 422
+    assert response.status_code == 200
     body = text(response)
-    assert "missing: mobile, start, end (or duration_minutes)" in body
-    assert "unknown: phone, when" in body
+    assert "Which column is what?" in body
+    assert '<option selected value="home_phone">' in body  # "phone": not known to be a mobile
+    assert '<option selected value="start">' in body  # told by the values of "when"
     assert counts() == before
 
 

@@ -1,9 +1,10 @@
 """Importing clients and appointments from a CSV or iCal file: parse, preview, then write.
 
-Modules: `reading` (file kind and encoding), `csvfile`, `icalfile` with `people` (who an event
-is for), `zones` (Outlook zone names) and `series` (repeating events), `fields` (one value of a
-row), `matching` (checks against the database), `writing` (bulk INSERTs) and `steps` (preview
-and confirm, the two operations the views call).
+Modules: `reading` (file kind and encoding); `csvfile` (Tidings' own columns); `mapping`,
+`dates`, `mapped` and `staging` (the column-mapping step for other systems' CSV exports);
+`icalfile` with `people` (who an event is for), `zones` (Outlook zone names) and `series`
+(repeating events); `fields` (one value of a row); `matching` (checks against the database);
+`writing` (bulk INSERTs); `steps` (preview and confirm, the operations the views call).
 """
 
 from core.appointments.importing.csvfile import template_csv
@@ -16,7 +17,9 @@ from core.appointments.importing.rows import (
                                               Result,
                                               Row,
 )
+from core.appointments.importing.staging import Staged, load, needs_mapping, preview_mapped, stage
 from core.appointments.importing.steps import confirm, preview, skipped_csv
 
-__all__ = ["ImportFileError", "ImportRowsError", "Options", "Preview", "Result", "Row", "confirm",
-           "preview", "read_upload", "skipped_csv", "template_csv"]
+__all__ = ["ImportFileError", "ImportRowsError", "Options", "Preview", "Result", "Row", "Staged",
+           "confirm", "load", "needs_mapping", "preview", "preview_mapped", "read_upload",
+           "skipped_csv", "stage", "template_csv"]

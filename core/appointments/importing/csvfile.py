@@ -19,15 +19,14 @@ LIMITS = {"first_name": 80, "last_name": 80, "company": 120, "email": 254, "titl
           "staff": 120, "location": 200, "job_number": 40}
 
 
-def parse_csv(text: str, options: Options) -> list[Row]:
-    """Read the header and every row of a CSV text."""
-    zone, region = ZoneInfo(options.tz), options.region
+def read_table(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the numbered non-blank rows of a CSV text (comma, semicolon or tab)."""
     first_line = text.split("\n", 1)[0]
     # Spreadsheets in many locales export with ";" (or tabs); the header line tells which.
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        columns = _columns(next(reader, []))
+        header = next(reader, [])
         rows = []
         for number, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
@@ -35,12 +34,29 @@ def parse_csv(text: str, options: Options) -> list[Row]:
             if len(rows) == MAX_ROWS:
                 raise ImportFileError(f"The file has more than {MAX_ROWS:,} rows. "
                                       "Split it into smaller files.")
-            rows.append(_csv_row(number, columns, cells, zone, region))
+            rows.append((number, cells))
     except csv.Error as exc:
         raise ImportFileError(f"Row {reader.line_num} cannot be read as CSV ({exc}).") from None
     if not rows:
         raise ImportFileError("The file has column names but no rows to import.")
-    return rows
+    return header, rows
+
+
+def is_tidings_header(header: list[str]) -> bool:
+    """True when the header names Tidings' own columns (the template): no mapping needed."""
+    try:
+        _columns(header)
+    except ImportFileError:
+        return False
+    return True
+
+
+def parse_csv(text: str, options: Options) -> list[Row]:
+    """Read a CSV text whose header names Tidings' own columns."""
+    zone, region = ZoneInfo(options.tz), options.region
+    header, rows = read_table(text)
+    columns = _columns(header)
+    return [_csv_row(number, columns, cells, zone, region) for number, cells in rows]
 
 
 def _columns(header: list[str]) -> list[str]:
@@ -71,7 +87,8 @@ def _columns(header: list[str]) -> list[str]:
     return columns
 
 
-def _csv_row(number: int, columns: list[str], cells: list[str], zone: ZoneInfo, region: str) -> Row:
+def _csv_row(number: int, columns: list[str], cells: list[str], zone: ZoneInfo,
+             region: str) -> Row:
     """Parse one CSV row; problems are noted on the row, never raised."""
     values = {name: "" for name in COLUMNS}
     values.update({name: cell.strip() for name, cell in zip(columns, cells, strict=False)})

@@ -13,6 +13,13 @@ from core.clients.models import ContactMethod
 
 METHODS = {"text": ContactMethod.TEXT, "sms": ContactMethod.TEXT, "email": ContactMethod.EMAIL,
            "none": ContactMethod.DO_NOT_CONTACT, "do not contact": ContactMethod.DO_NOT_CONTACT}
+# Words of scheduling systems for our statuses. A no-show is over and must not be reminded of:
+# it is imported as cancelled.
+STATUS_WORDS = {"confirmed": "scheduled", "booked": "scheduled", "pending": "scheduled",
+                "unconfirmed": "scheduled", "rescheduled": "scheduled", "arrived": "working",
+                "checked_in": "working", "in_progress": "working", "done": "completed",
+                "checked_out": "completed", "no_show": "cancelled", "noshow": "cancelled",
+                "did_not_attend": "cancelled", "dna": "cancelled", "missed": "cancelled"}
 # "Dr. Ana Lopez (Cardiology)": a trailing department or note in brackets is not part of a name.
 BRACKETED = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 
@@ -24,6 +31,8 @@ def split_name(text: str) -> tuple[str, str]:
         name = BRACKETED.sub("", name)
     if "@" in name:  # some calendars put the address where the name goes
         return "", ""
+    if name.isupper():  # practice systems export "LOPEZ, ANA"
+        name = name.title()
     last, comma, first = name.partition(",")
     if comma and first.strip() and last.strip():
         return first.strip(), last.strip()
@@ -109,6 +118,7 @@ def status_of(row: Row, text: str) -> str:
     if not text:
         return AppointmentStatus.SCHEDULED.value
     key = re.sub(r"[\s\-]+", "_", text.strip().lower()).replace("canceled", "cancelled")
+    key = STATUS_WORDS.get(key, key)
     if key not in {s.value for s in AppointmentStatus}:
         choices = ", ".join(s.label.lower() for s in AppointmentStatus)
         row.error("status", f"status “{text}” must be one of {choices}")

@@ -22,6 +22,9 @@ def resolve(rows: list[Row]) -> None:
     for row in rows:
         client = by_mobile.get(row.client.get("mobile")) or by_email.get(row.client.get("email"))
         row.client_id, row.client_name = (client.id, client.name) if client else (None, "")
+        if not row.appointment:  # a clients-only import: existing clients are left as they are
+            row.action = "unchanged" if client else "create"
+            continue
         existing = by_uid.get(row.appointment.get("external_uid"))
         if existing is not None:
             row.appointment_id = existing.id

@@ -16,17 +16,17 @@ LEGACY = ("The calendar is not UTF-8 text; it was read as Windows-1252 (Western 
 
 def read_upload(filename: str, data: bytes, options: Options) -> Preview:
     """Parse an uploaded file into rows without touching the database; raises ImportFileError."""
-    kind = _kind_of(filename)
+    kind = kind_of(filename)
     if not data.strip():
         raise ImportFileError("The file is empty.")
-    text, notices = _decode(data, kind)
+    text, notices = decode(data, kind)
     if kind == "csv":
         return Preview(kind, filename, parse_csv(text, options), notices=notices)
     rows, more = parse_ics(text, options)
     return Preview(kind, filename, rows, notices=notices + more)
 
 
-def _kind_of(filename: str) -> str:
+def kind_of(filename: str) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix in CSV_TYPES:
         return "csv"
@@ -36,7 +36,7 @@ def _kind_of(filename: str) -> str:
                           "Save a spreadsheet as CSV first.")
 
 
-def _decode(data: bytes, kind: str) -> tuple[str, list[str]]:
+def decode(data: bytes, kind: str) -> tuple[str, list[str]]:
     """The text of the file: UTF-8 (BOM or not), UTF-16 with a BOM, or a legacy calendar."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows' "Unicode" text
         try:

@@ -107,6 +107,7 @@ class Preview:
     token: str | None = None
     notices: list[str] = field(default_factory=list)  # said once above the rows
     partial: bool = False  # "import the valid rows and skip the rest"
+    stage_token: str | None = None  # a mapped CSV: where its mapping step can be found again
 
     @property
     def errors(self) -> list[str]:
@@ -153,6 +154,8 @@ class Result:
     def summary(self) -> str:
         count = plural(self.created + self.updated, "appointment")
         text = f"Imported {count} ({plural(self.new_clients, 'new client')})"
+        if not self.created + self.updated:
+            text = f"Imported {plural(self.new_clients, 'new client')}"
         if self.updated:
             text += f"; {self.updated} of them updated"
         if self.unchanged:

@@ -43,7 +43,7 @@ def preview(filename: str, data: bytes, options: Options, *, upload_dir,
     upload = read_upload(filename, data, options)
     resolve(upload.rows)
     if upload.to_write:
-        upload.token = _store(upload, Path(upload_dir) / "imports", user_id)
+        upload.token = store(upload, Path(upload_dir) / "imports", user_id)
     return upload
 
 
@@ -86,7 +86,7 @@ def confirm(token: str, *, user_id: int, upload_dir, partial: bool = False) -> R
 
 
 
-def _store(upload: Preview, folder: Path, user_id: int) -> str:
+def store(upload: Preview, folder: Path, user_id: int) -> str:
     """Write the parsed rows to <token>.json and return the token."""
     folder.mkdir(parents=True, exist_ok=True)
     _sweep(folder)

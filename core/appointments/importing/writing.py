@@ -19,7 +19,7 @@ def write(upload: Preview, *, actor_id: int | None) -> Result:
     rows = upload.to_write
     clients = _insert_clients(upload)
     client_of = {id(row): row.client_id or clients[row.new_client] for row in rows}
-    created = [row for row in rows if row.action == "create"]
+    created = [row for row in rows if row.action == "create" and row.appointment]
     ids = _insert(Appointment, [dict(row.appointment, client_id=client_of[id(row)])
                                 for row in created])
     events = [_event("Client created by the import of", upload, None, client_id, None)
