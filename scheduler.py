@@ -5,8 +5,12 @@ The cron process only enqueues; the workers run the jobs inside their app contex
 
 from rq import cron
 
+from core.appointments.importing.tasks import sync_due_feeds
 from core.messaging.tasks import sweep
 
 # The delivery sweeper: re-enqueue due messages no job holds, reconcile sends a dead worker
 # left, restart broadcasts whose trigger Redis lost. On "high" so a backlog never delays it.
 cron.register(sweep, "high", interval=30, job_timeout=300, result_ttl=600)
+
+# Calendar feeds (core.appointments.importing): each due feed gets its own sync job on "low".
+cron.register(sync_due_feeds, "low", interval=60, job_timeout=60, result_ttl=600)
