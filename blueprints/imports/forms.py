@@ -57,3 +57,19 @@ class MappingForm(FlaskForm):
                                 validators=[Length(min=1, max=160)])
     remember = BooleanField("Remember this mapping for files with the same columns",
                             default=True)
+
+
+class FeedForm(FlaskForm):
+    """A calendar feed to sync by itself."""
+
+    name = StringField("Name", validators=[Length(min=1, max=120)])
+    url = StringField("Feed address (https://…)", validators=[Length(min=8, max=2000)],
+                      description="Google Calendar's secret address in iCal format, an Outlook "
+                                  "published calendar, or a practice system's feed.")
+    own_addresses = StringField("Your own email addresses in it", validators=[
+        Optional(), Length(max=1000)], description="Never taken as the client.")
+    interval_minutes = IntegerField("Sync every (minutes)", default=15,
+                                    validators=[NumberRange(5, 1440)])
+    window_days = IntegerField("Days ahead", default=90, validators=[NumberRange(1, 366)])
+    allow_private = BooleanField("Allow a private or local address (only for a server on "
+                                 "your own network)")

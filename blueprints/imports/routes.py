@@ -8,11 +8,12 @@ from flask_login import current_user
 
 from blueprints.access import requires
 from blueprints.imports import bp
-from blueprints.imports.forms import ConfirmForm, MappingForm, UploadForm
+from blueprints.imports.forms import ConfirmForm, FeedForm, MappingForm, UploadForm
 from blueprints.rendering import is_htmx, render
 from core.appointments import importing
+from core.appointments.importing import feeds, preferences, tasks
 from core.appointments.importing import mapping as mappings
-from core.appointments.importing import preferences
+from core.appointments.importing.fetching import FeedError
 from core.auth.models import Role
 from core.extensions import db
 
@@ -193,3 +194,54 @@ def template():
     body = importing.template_csv(current_app.config["BUSINESS_TIMEZONE"])
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": 'attachment; filename="tidings-import-template.csv"'})
+
+
+def _feeds_page(form: FeedForm, status: int = 200):
+    return render("imports/feeds.html", "imports/_feeds.html", feeds=feeds.all_feeds(),
+                  form=form), status
+
+
+@bp.route("/feeds")
+@requires(Role.ADMIN)
+def feed_list():
+    """The calendar feeds with their last sync, counts and error, and a form to add one."""
+    return _feeds_page(FeedForm())
+
+
+@bp.route("/feeds", methods=["POST"])
+@requires(Role.ADMIN)
+def feed_add():
+    """Add a calendar feed; its first sync is queued at once."""
+    form = FeedForm()
+    if not form.validate_on_submit():
+        return _feeds_page(form, 422)
+    try:
+        feed = feeds.add_feed(name=form.name.data.strip(), url=form.url.data.strip(),
+                              own_addresses=form.own_addresses.data or "",
+                              allow_private=form.allow_private.data,
+                              interval_minutes=form.interval_minutes.data,
+                              window_days=form.window_days.data)
+    except FeedError as exc:
+        form.url.errors.append(str(exc))
+        return _feeds_page(form, 422)
+    db.session.commit()
+    tasks.queue_sync(feed.id)
+    return _go(url_for("imports.feed_list"))
+
+
+@bp.route("/feeds/<int:feed_id>/sync", methods=["POST"])
+@requires(Role.ADMIN)
+def feed_sync(feed_id: int):
+    """Queue a sync of one feed now."""
+    tasks.queue_sync(feed_id)
+    flash("The feed is being synced; reload in a moment.", "success")
+    return _go(url_for("imports.feed_list"))
+
+
+@bp.route("/feeds/<int:feed_id>/delete", methods=["POST"])
+@requires(Role.ADMIN)
+def feed_delete(feed_id: int):
+    """Stop syncing a feed (the appointments it brought stay)."""
+    feeds.delete_feed(feed_id)
+    db.session.commit()
+    return _go(url_for("imports.feed_list"))

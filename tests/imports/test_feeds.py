@@ -13,6 +13,7 @@ from core.appointments.importing.fetching import FeedError
 from core.appointments.importing.models import CalendarFeed
 from core.appointments.importing.tasks import sync_due_feeds
 from core.appointments.models import Appointment
+from core.auth.models import Role
 from core.extensions import db
 
 NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
@@ -138,3 +139,27 @@ def test_an_oversized_or_failing_feed_records_its_error_and_others_still_sync(ap
     assert errors["good"] is None
     assert set(_visits()) == {"g@feed"}
     assert sync_due_feeds() == 0  # each was checked just now
+
+
+def test_admins_add_a_feed_and_see_its_sync(app, client_for, served, run_worker):
+    admin = client_for(Role.ADMIN)
+    served.bodies["/cal.ics"] = _calendar(_event(
+        "p@feed", (datetime.now(UTC) + timedelta(days=3)).strftime("%Y%m%dT090000"),
+        "Ana Lopez", "ana@example.com"))
+    form = {"name": "Practice", "url": served.base + "/cal.ics", "interval_minutes": "15",
+            "window_days": "90"}
+    refused = admin.post("/import/feeds", data=form)
+    assert refused.status_code == 422
+    assert "private or local address" in refused.get_data(as_text=True)
+    assert admin.post("/import/feeds", data=form | {"allow_private": "y"}).status_code == 303
+    run_worker(queues=("low",))
+    page = admin.get("/import/feeds").get_data(as_text=True)
+    assert "Practice" in page and "created 1" in page
+    feed_id = db.session.scalar(select(CalendarFeed.id))
+    assert admin.post(f"/import/feeds/{feed_id}/sync").status_code == 303
+    run_worker(queues=("low",))
+    assert served.seen[-1].get("If-None-Match")  # answered 304: the counts stay
+    assert "created 1" in admin.get("/import/feeds").get_data(as_text=True)
+    assert admin.post(f"/import/feeds/{feed_id}/delete").status_code == 303
+    assert db.session.scalar(select(CalendarFeed.id)) is None
+    assert len(_visits()) == 1  # its appointments stay

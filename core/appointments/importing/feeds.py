@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from blinker import Namespace
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from core.appointments.importing import preferences
 from core.appointments.importing.fetching import FeedError, check_url, fetch
@@ -42,6 +42,16 @@ def add_feed(*, name: str, url: str, own_addresses: str = "", allow_private: boo
                         window_days=window_days)
     db.session.add(feed)
     return feed
+
+
+def delete_feed(feed_id: int) -> None:
+    """Stop syncing a feed; its appointments stay. The caller commits."""
+    db.session.execute(delete(FeedAppointment).where(FeedAppointment.feed_id == feed_id))
+    db.session.execute(delete(CalendarFeed).where(CalendarFeed.id == feed_id))
+
+
+def all_feeds() -> list[CalendarFeed]:
+    return list(db.session.scalars(select(CalendarFeed).order_by(CalendarFeed.name)))
 
 
 def due_feeds(now: datetime | None = None) -> list[int]:

@@ -20,3 +20,8 @@ def sync_feed(feed_id: int, force: bool = False) -> dict | None:
     """Job: fetch and import one feed (skipped when it is not due, unless forced)."""
     return feeds.sync_feed(feed_id, tz=current_app.config["BUSINESS_TIMEZONE"],
                            region=current_app.config["DEFAULT_REGION"], force=force)
+
+
+def queue_sync(feed_id: int) -> None:
+    """Queue a forced sync of one feed (an Admin's "Sync now", or a feed just added)."""
+    queue("low").enqueue(sync_feed, feed_id, True, job_timeout=FEED_TIMEOUT)
