@@ -70,7 +70,7 @@ def sync_feed(feed_id: int, *, tz: str, region: str, force: bool = False,
         return None
     feed.last_checked_at = now
     try:
-        counts = _sync(feed, tz, region, now)
+        counts, changed = _sync(feed, tz, region, now)
     except (FeedError, ImportFileError) as exc:
         db.session.rollback()
         feed = db.session.get(CalendarFeed, feed_id)
@@ -81,14 +81,17 @@ def sync_feed(feed_id: int, *, tz: str, region: str, force: bool = False,
     feed.last_error = None
     db.session.commit()
     log.info("feed %d synced: %s", feed_id, counts)
+    if changed:  # after the commit, so that receivers read what was written
+        appointments_synced.send(feed, appointment_ids=changed)
     return counts
 
 
-def _sync(feed: CalendarFeed, tz: str, region: str, now: datetime) -> dict:
+def _sync(feed: CalendarFeed, tz: str, region: str, now: datetime) -> tuple[dict, list[int]]:
+    """Fetch, import and cancel; the counts and the ids of the appointments changed."""
     fetched = fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified,
                     allow_private=feed.allow_private)
     if fetched.body is None:
-        return {"not_modified": True}
+        return {"not_modified": True}, []
     first = now.astimezone(ZoneInfo(tz)).date()
     options = preferences.options(
         tz=tz, region=region, own=frozenset(a.strip().lower() for a in
@@ -106,9 +109,7 @@ def _sync(feed: CalendarFeed, tz: str, region: str, now: datetime) -> dict:
     feed.last_counts = {"created": result.created, "updated": result.updated,
                         "unchanged": result.unchanged, "skipped": result.skipped,
                         "cancelled": len(cancelled)}
-    if changed or cancelled:
-        appointments_synced.send(feed, appointment_ids=changed + cancelled)
-    return feed.last_counts
+    return feed.last_counts, changed + cancelled
 
 
 def _within(upload: Preview, start: datetime, end: datetime) -> Preview:
