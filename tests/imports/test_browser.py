@@ -1,6 +1,9 @@
 """In Chromium: a practice system's export is recognised on the mapping screen, one choice is
 corrected, and the preview then shows the rows as read (and the preview imports them)."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
@@ -8,6 +11,7 @@ from sqlalchemy import func, select
 from core.appointments.models import Appointment
 from core.extensions import db
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    CHROMIUM,
     browser_context_args,
     browser_type_launch_args,
     live_server,
@@ -16,10 +20,14 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.imports.helpers import FIXTURES
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not (Path(CHROMIUM).exists() or shutil.which("chromium")),
+                       reason=f"no Chromium at {CHROMIUM}"),
+]
 
 
-def test_mapping_screen_with_a_preset(signed_in, live_server):
+def test_mapping_screen_with_a_preset(signed_in, live_server):  # noqa: F811
     page = signed_in()
     page.goto(f"{live_server}/import/")
     page.locator("input[type=file]").set_input_files(str(FIXTURES / "practice_reminders.csv"))
