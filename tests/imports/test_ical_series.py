@@ -72,3 +72,19 @@ def test_the_window_limits_the_visits(app, client_for):
     preview = upload(client, _clean(), "series.ics", window_start="2030-03-01", window_days="30")
     confirm(client, preview)
     assert len(_visits()) == 8  # 4 physio, 3 braces (one cancelled), 1 monthly
+
+
+def test_a_visit_changed_into_an_all_day_event_is_that_visits_error(app, client_for):
+    client = client_for(Role.EDIT)
+    content = "\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Tidings//EN",
+        "BEGIN:VEVENT", "UID:w", "DTSTART;TZID=America/New_York:20300304T093000",
+        "DURATION:PT30M", "RRULE:FREQ=WEEKLY;COUNT=3", "SUMMARY:Visit",
+        "ATTENDEE;CN=Ana Lopez:mailto:ana@example.com", "END:VEVENT",
+        "BEGIN:VEVENT", "UID:w", "RECURRENCE-ID;TZID=America/New_York:20300311T093000",
+        "DTSTART;VALUE=DATE:20300311", "DTEND;VALUE=DATE:20300312", "SUMMARY:Visit",
+        "ATTENDEE;CN=Ana Lopez:mailto:ana@example.com", "END:VEVENT", "END:VCALENDAR", ""])
+    preview = upload(client, content.encode(), "series.ics", **WINDOW)
+    assert preview.status_code == 422
+    assert "event 1 (visit on 2030-03-11): all-day events cannot be imported" in text(preview)
+    assert "Import the 2 valid rows and skip the 1 with errors" in text(preview)

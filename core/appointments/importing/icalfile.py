@@ -5,7 +5,7 @@ that event's error, never the file's. Repeating events are expanded by
 `core.appointments.importing.series`.
 """
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, vBroken, vDDDLists
@@ -17,6 +17,7 @@ from core.appointments.importing.rows import MAX_ROWS, ImportFileError, Options,
 NOT_ICAL = "This file is not an iCal (.ics) calendar."
 TIMED = ("DTSTART", "DTEND", "RDATE", "EXDATE", "RECURRENCE-ID")
 CHECKED = (*TIMED, "DURATION", "RRULE")
+EARLIEST = datetime.min.replace(tzinfo=UTC)  # sorts the rows whose start cannot be read first
 LIMITS = (("title", 160), ("location", 200), ("first_name", 80), ("last_name", 80))
 
 
@@ -54,7 +55,7 @@ def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str]]:
     if len(rows) > MAX_ROWS:
         raise ImportFileError(f"The calendar has more than {MAX_ROWS:,} events and visits. "
                               "Export a shorter period.")
-    rows.sort(key=lambda row: (row.number, row.appointment.get("start_at") or datetime.min))
+    rows.sort(key=lambda row: (row.number, row.appointment.get("start_at") or EARLIEST))
     return rows, [notice for notice in notices if notice]
 
 
@@ -229,7 +230,7 @@ def _visit_row(number: int, visit, shared: Context) -> Row:
     label = f"visit on {start:%Y-%m-%d %H:%M}" if isinstance(start, datetime) else \
         f"visit on {start:%Y-%m-%d}"
     row = event_row(number, visit, shared, occurrence=label)
-    original = visit.get("RECURRENCE-ID").dt
+    original = (visit.get("RECURRENCE-ID") or visit.get("DTSTART")).dt
     if isinstance(original, datetime) and original.tzinfo is None:
         original = original.replace(tzinfo=shared.floating or ZoneInfo(shared.options.tz))
     if row.appointment["external_uid"]:
