@@ -86,8 +86,10 @@ def preview():
     if not form.validate_on_submit():
         return _upload_page(form, 422)
     name, data = Path(form.file.data.filename).name[:120], form.file.data.read()
-    own = preferences.remember_own_addresses(form.own_addresses.data)
-    db.session.commit()
+    own = preferences.own_set()
+    if form.own_addresses.raw_data:  # the field was on the form: what it says is remembered
+        own = preferences.remember_own_addresses(form.own_addresses.data)
+        db.session.commit()
     options = preferences.options(
         tz=current_app.config["BUSINESS_TIMEZONE"], region=current_app.config["DEFAULT_REGION"],
         own=own, window_start=form.window_start.data, window_days=form.window_days.data)

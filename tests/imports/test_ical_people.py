@@ -45,6 +45,8 @@ def test_apple_organizer_and_rooms_are_skipped_and_this_is_me_is_remembered(app,
     assert "event 2: no client: every ATTENDEE is the organizer or one of your own" in body
     assert settings.get("import_own_addresses") == "frontdesk@clinic.example"
     assert 'value="frontdesk@clinic.example"' in text(client.get("/import/"))
+    remembered = text(upload_fixture(client, "apple_organizer.ics"))  # the field not sent
+    assert "event 2: no client: every ATTENDEE is the organizer or one of your own" in remembered
     confirm(client, preview, partial=True)
     bo = _clients_by_title()["Cleaning"]
     assert (bo.email, bo.first_name, bo.last_name) == ("bo@example.com", "Bo", "Diaz")

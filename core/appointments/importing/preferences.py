@@ -14,6 +14,11 @@ def own_addresses() -> str:
     return settings.get(KEY) or ""
 
 
+def own_set() -> frozenset[str]:
+    """The remembered addresses as a set (lower case)."""
+    return frozenset(a for a in re.split(r"[\s,;]+", own_addresses().lower()) if "@" in a)
+
+
 def remember_own_addresses(text: str) -> frozenset[str]:
     """Store the addresses typed on the upload form ("this is me"); the caller commits."""
     found = sorted({a.lower() for a in re.split(r"[\s,;]+", text or "") if "@" in a})
