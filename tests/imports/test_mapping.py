@@ -98,3 +98,15 @@ def test_the_user_chooses_ambiguous_dates_and_fixes_a_wrong_mapping(app, client_
     preview = client.post("/import/map", data=form)
     assert "row 4: date “3/14/2030” is not a date" in text(preview)
     assert "Change the column mapping" in text(preview)
+
+
+def test_outlook_contacts_take_the_mobile_and_keep_a_home_phone_for_email(app, client_for):
+    client = client_for(Role.EDIT)
+    page, preview = _map(client, "outlook_contacts.csv")
+    assert "Recognised: <strong>Outlook contacts</strong>" in text(page)
+    assert confirm(client, preview).status_code == 303
+    clients = {c.email: c for c in db.session.scalars(select(Client))}
+    ana, kim = clients["ana@example.com"], clients["kim@parkdental.example"]
+    assert (ana.mobile, ana.contact_method) == ("+12025550143", "text")  # not the office
+    assert (kim.company, kim.mobile, kim.contact_method) == (
+        "Park Dental", "+12025550177", "email")
