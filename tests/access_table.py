@@ -30,6 +30,7 @@ ACCESS = {
     "imports.done": Role.EDIT,
     "imports.mapping": Role.EDIT,
     "imports.map_columns": Role.EDIT,
+    "imports.map_sample": Role.EDIT,
     "imports.feed_list": Role.ADMIN,
     "imports.feed_add": Role.ADMIN,
     "imports.feed_sync": Role.ADMIN,

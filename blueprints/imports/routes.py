@@ -23,12 +23,15 @@ def _upload_page(form: UploadForm, status: int = 200):
                   zone=current_app.config["BUSINESS_TIMEZONE"]), status
 
 
+def _local_time(value) -> str:
+    """A UTC time as the business reads it."""
+    zone = ZoneInfo(current_app.config["BUSINESS_TIMEZONE"])
+    return value.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") if value else ""
+
+
 def _preview_page(upload: importing.Preview, status: int, notice: str = ""):
     zone = ZoneInfo(current_app.config["BUSINESS_TIMEZONE"])
-
-    def local(value) -> str:
-        return value.astimezone(zone).strftime("%a %Y-%m-%d %H:%M") if value else ""
-
+    local = _local_time
     return render("imports/preview.html", "imports/_preview.html", upload=upload,
                   form=ConfirmForm(formdata=None, token=upload.token), local=local,
                   notice=notice, zone=zone.key), status
@@ -41,8 +44,15 @@ def _mapping_page(staged: importing.Staged, form: MappingForm | None = None,
             staged.mapping.day_first], default_minutes=staged.mapping.default_minutes)
         for column in staged.mapping.columns:
             form.columns.append_entry(column)
+    try:
+        rows = importing.sample(staged.token, _mapping_of(form), _options(),
+                                upload_dir=current_app.config["UPLOAD_DIR"],
+                                user_id=current_user.id)
+    except importing.ImportFileError:
+        rows = []
     return render("imports/mapping.html", "imports/_mapping.html", staged=staged, form=form,
-                  problems=problems or [], zone=current_app.config["BUSINESS_TIMEZONE"]), status
+                  problems=problems or [], rows=rows, local=_local_time,
+                  zone=current_app.config["BUSINESS_TIMEZONE"]), status
 
 
 def _mapping_of(form: MappingForm) -> mappings.Mapping:
@@ -118,6 +128,21 @@ def mapping(token: str):
         upload_form.file.errors = [str(exc)]
         return _upload_page(upload_form, 404)
     return _mapping_page(staged)
+
+
+@bp.route("/map/sample", methods=["POST"])
+@requires(Role.EDIT)
+def map_sample():
+    """The first rows of an uploaded CSV as the chosen mapping reads them (an HTMX fragment)."""
+    form = MappingForm()
+    try:
+        rows = importing.sample(form.token.data or "", _mapping_of(form), _options(),
+                                upload_dir=current_app.config["UPLOAD_DIR"],
+                                user_id=current_user.id)
+    except importing.ImportFileError as exc:
+        return Response(str(exc), status=404, mimetype="text/plain")
+    return render("imports/_mapping_sample.html", "imports/_mapping_sample.html", rows=rows,
+                  local=_local_time)
 
 
 @bp.route("/map", methods=["POST"])

@@ -36,7 +36,10 @@ def test_mapping_screen_with_a_preset(signed_in, live_server):  # noqa: F811
         "Recognised: Practice-management reminder export")
     expect(page.get_by_label("Patient Name")).to_have_value("full_name")
     expect(page.get_by_label("Appointment Time")).to_have_value("time")
+    sample = page.locator("#import-mapping-sample")
+    expect(sample).not_to_contain_text("give a mobile or an email")
     page.get_by_label("Home Phone").select_option("ignore")
+    expect(sample).to_contain_text("row 3: give a mobile or an email")  # redrawn by htmx
     screenshot(page, "import-mapping")
     page.get_by_role("button", name="Preview the rows").click()
     rows = page.locator("table.import-rows tbody")

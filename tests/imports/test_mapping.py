@@ -110,3 +110,17 @@ def test_outlook_contacts_take_the_mobile_and_keep_a_home_phone_for_email(app, c
     assert (ana.mobile, ana.contact_method) == ("+12025550143", "text")  # not the office
     assert (kim.company, kim.mobile, kim.contact_method) == (
         "Park Dental", "+12025550177", "email")
+
+
+def test_the_first_rows_are_shown_as_the_mapping_reads_them(app, client_for):
+    client = client_for(Role.EDIT)
+    page = upload_fixture(client, "practice_reminders.csv")
+    assert "The first rows as they will be read" in text(page)
+    assert "Mon 2030-03-04 09:30" in text(page)
+    form = mapping_form(page) | {"dates": "dmy"}  # what htmx posts when a choice changes
+    fragment = client.post("/import/map/sample", data=form, headers={"HX-Request": "true"})
+    body = text(fragment)
+    assert body.lstrip().startswith('<div id="import-mapping-sample"')
+    assert "Wed 2030-04-03 09:30" in body  # 03/04 read as 3 April
+    assert "row 4: date “3/14/2030” is not a date" in body
+    assert counts() == (0, 0, 0)

@@ -17,9 +17,16 @@ from core.appointments.importing.rows import (
                                               Result,
                                               Row,
 )
-from core.appointments.importing.staging import Staged, load, needs_mapping, preview_mapped, stage
+from core.appointments.importing.staging import (
+    Staged,
+    load,
+    needs_mapping,
+    preview_mapped,
+    sample,
+    stage,
+)
 from core.appointments.importing.steps import confirm, preview, skipped_csv
 
 __all__ = ["ImportFileError", "ImportRowsError", "Options", "Preview", "Result", "Row", "Staged",
            "confirm", "load", "needs_mapping", "preview", "preview_mapped", "read_upload",
-           "skipped_csv", "stage", "template_csv"]
+           "sample", "skipped_csv", "stage", "template_csv"]

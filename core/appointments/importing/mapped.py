@@ -19,12 +19,13 @@ from core.appointments.importing.rows import Options, Row
 MONTH_FIRST_REGIONS = {"US", "CA", "PH", "FM", "MH", "PW"}  # where 3/4 is March 4
 
 
-def parse_mapped(text: str, options: Options, mapping: Mapping) -> list[Row]:
-    """Every row of a CSV text, its columns read as the mapping says."""
+def parse_mapped(text: str, options: Options, mapping: Mapping,
+                 limit: int | None = None) -> list[Row]:
+    """The rows of a CSV text (all, or the first `limit`), read as the mapping says."""
     _, table = read_table(text)
     day_first = _day_first(mapping, table, options.region)
     return [_row(number, _values(mapping, cells), options, mapping, day_first)
-            for number, cells in table]
+            for number, cells in table[:limit]]
 
 
 def _values(mapping: Mapping, cells: list[str]) -> dict[str, str]:

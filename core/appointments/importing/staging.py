@@ -86,6 +86,13 @@ def _payload(token: str, upload_dir, user_id: int) -> dict:
     return payload
 
 
+def sample(token: str, mapping: mappings.Mapping, options: Options, *, upload_dir,
+           user_id: int) -> list:
+    """The first rows of a staged CSV as the mapping reads them (nothing is checked or kept)."""
+    payload = _payload(token, upload_dir, user_id)
+    return parse_mapped(payload["text"], options, mapping, limit=SAMPLES)
+
+
 def preview_mapped(token: str, mapping: mappings.Mapping, options: Options, *, upload_dir,
                    user_id: int, remember: bool = False) -> Preview:
     """Read a staged CSV through a mapping and check it; rows to write get a preview token."""
