@@ -32,6 +32,7 @@ def test_series_are_expanded_and_broken_ones_are_their_own_errors(app, client_fo
     assert "event 6: RRULE “FREQ=SOMETIMES” cannot be read" in body
     assert "event 7: RDATE “20300306T120000Z/PTXX” cannot be read" in body
     assert "Import the 14 valid rows and skip the 2 with errors" in body
+    assert "their visits from 2030-03-01 to 2030-05-29 are read" in body
     assert confirm(client, preview, partial=True).status_code == 303
     visits = _visits()
     assert len(visits) == 14

@@ -52,6 +52,11 @@ def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str]]:
     notices = [people.owner_hint(events, shared.owners)] if len(events) >= 3 else []
     for members in groups.values():
         rows += _series_rows(members, shared)
+    if groups:
+        first, after = series.window(options)
+        notices.append(f"Repeating events: their visits from {first:%Y-%m-%d} to "
+                       f"{after - timedelta(days=1):%Y-%m-%d} are read (the window is chosen "
+                       "on the upload page).")
     if len(rows) > MAX_ROWS:
         raise ImportFileError(f"The calendar has more than {MAX_ROWS:,} events and visits. "
                               "Export a shorter period.")
