@@ -31,6 +31,7 @@ ACCESS = {
     "imports.mapping": Role.EDIT,
     "imports.map_columns": Role.EDIT,
     "imports.map_sample": Role.EDIT,
+    "imports.this_is_me": Role.EDIT,
     "imports.feed_list": Role.ADMIN,
     "imports.feed_add": Role.ADMIN,
     "imports.feed_sync": Role.ADMIN,

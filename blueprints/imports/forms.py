@@ -12,7 +12,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Email, Length, NumberRange, Optional
 
 from core.appointments.importing.mapping import FIELDS
 
@@ -34,6 +34,13 @@ class UploadForm(FlaskForm):
                                          "appointment; empty means today.")
     window_days = IntegerField("for how many days", default=90,
                                validators=[Optional(), NumberRange(1, 366)])
+
+
+class MeForm(FlaskForm):
+    """"This is me": an attendee address that is the business's own."""
+
+    token = HiddenField(validators=[Length(min=1, max=64)])
+    address = HiddenField(validators=[Email(check_deliverability=False), Length(max=254)])
 
 
 class ConfirmForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from blueprints.access import requires
 from blueprints.imports import bp
-from blueprints.imports.forms import ConfirmForm, FeedForm, MappingForm, UploadForm
+from blueprints.imports.forms import ConfirmForm, FeedForm, MappingForm, MeForm, UploadForm
 from blueprints.rendering import is_htmx, render
 from core.appointments import importing
 from core.appointments.importing import feeds, preferences, tasks
@@ -168,6 +168,26 @@ def map_columns():
         return _upload_page(upload_form, 400)
     db.session.commit()  # the remembered mapping
     result.stage_token = staged.token
+    return _preview_page(result, 422 if result.errors else 200)
+
+
+@bp.route("/this-is-me", methods=["POST"])
+@requires(Role.EDIT)
+def this_is_me():
+    """Remember an address as the business's own and preview the same calendar again."""
+    form = MeForm()
+    if not form.validate_on_submit():
+        return _upload_page(UploadForm(), 400)
+    own = preferences.add_own_address(form.address.data)
+    db.session.commit()
+    try:
+        result = importing.preview_kept(form.token.data, _options(own),
+                                        upload_dir=current_app.config["UPLOAD_DIR"],
+                                        user_id=current_user.id)
+    except importing.ImportFileError as exc:
+        upload_form = UploadForm()
+        upload_form.file.errors = [str(exc)]
+        return _upload_page(upload_form, 400)
     return _preview_page(result, 422 if result.errors else 200)
 
 

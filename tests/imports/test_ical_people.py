@@ -1,6 +1,8 @@
 """Who an iCal event is for: never the organizer or the business itself, a number only from a
 labelled line and never the business's own, and names written "Last, First (dept)"."""
 
+import re
+
 from sqlalchemy import select
 
 from core import settings
@@ -52,15 +54,25 @@ def test_apple_organizer_and_rooms_are_skipped_and_this_is_me_is_remembered(app,
     assert (bo.email, bo.first_name, bo.last_name) == ("bo@example.com", "Bo", "Diaz")
 
 
-def test_an_address_in_most_events_is_pointed_out(app, client_for):
+def test_an_address_in_most_events_is_pointed_out_and_this_is_me_reads_it_again(app,
+                                                                                 client_for):
     client = client_for(Role.EDIT)
     # The Google file without the owner's calendar name and as organizer.
     data = fixture("google_owner_attendee.ics").replace(
         b"X-WR-CALNAME:owner.clinic@gmail.com", b"X-WR-CALNAME:Clinic").replace(
         b"ORGANIZER;CN=owner.clinic@gmail.com:mailto:owner.clinic@gmail.com\r\n", b"")
-    body = text(upload(client, data, "calendar.ics"))
-    assert "owner.clinic@gmail.com attends 3 of the 3 events" in body
-    assert "Your own email addresses" in body
+    preview = upload(client, data, "calendar.ics")
+    body = text(preview)
+    assert "<strong>owner.clinic@gmail.com</strong> attends 3 of the 3 events" in body
+    assert "event 3:" not in body  # the owner alone at lunch looks like a client
+    token = re.search(r'name="token" value="([^"]+)">\s*<input type="hidden" name="address"',
+                      body)[1]
+    again = client.post("/import/this-is-me",
+                        data={"token": token, "address": "owner.clinic@gmail.com"})
+    body = text(again)
+    assert "event 3: no client: every ATTENDEE is the organizer or one of your own" in body
+    assert "attends 3 of the 3 events" not in body
+    assert settings.get("import_own_addresses") == "owner.clinic@gmail.com"
 
 
 def test_phone_numbers_only_from_labelled_lines_and_never_the_business_number(app, client_for):

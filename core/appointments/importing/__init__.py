@@ -25,8 +25,8 @@ from core.appointments.importing.staging import (
     sample,
     stage,
 )
-from core.appointments.importing.steps import confirm, preview, skipped_csv
+from core.appointments.importing.steps import confirm, preview, preview_kept, skipped_csv
 
 __all__ = ["ImportFileError", "ImportRowsError", "Options", "Preview", "Result", "Row", "Staged",
-           "confirm", "load", "needs_mapping", "preview", "preview_mapped", "read_upload",
-           "sample", "skipped_csv", "stage", "template_csv"]
+           "confirm", "load", "needs_mapping", "preview", "preview_kept", "preview_mapped",
+           "read_upload", "sample", "skipped_csv", "stage", "template_csv"]

@@ -34,8 +34,9 @@ class Context:
         self.timezones = calendar.walk("VTIMEZONE")
 
 
-def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str]]:
-    """Every VEVENT of an iCal calendar as rows, and notices for the whole file."""
+def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str], tuple | None]:
+    """Every VEVENT of an iCal calendar as rows, notices for the whole file, and the address
+    that attends most events when it is probably the business's own (address, events)."""
     calendar = _calendar(text)
     events = calendar.walk("VEVENT")
     if not events:
@@ -49,7 +50,7 @@ def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str]]:
             groups.setdefault(_uid(event), []).append((number, event))
         else:
             rows.append(event_row(number, event, shared))
-    notices = [people.owner_hint(events, shared.owners)] if len(events) >= 3 else []
+    notices = []
     for members in groups.values():
         rows += _series_rows(members, shared)
     if groups:
@@ -61,7 +62,7 @@ def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str]]:
         raise ImportFileError(f"The calendar has more than {MAX_ROWS:,} events and visits. "
                               "Export a shorter period.")
     rows.sort(key=lambda row: (row.number, row.appointment.get("start_at") or EARLIEST))
-    return rows, [notice for notice in notices if notice]
+    return rows, notices, people.owner_hint(events, shared.owners)
 
 
 def _calendar(text: str) -> Calendar:

@@ -112,15 +112,14 @@ def textable(text: str, region: str) -> bool:
     return True
 
 
-def owner_hint(events, owned: frozenset[str]) -> str:
-    """A notice when one address attends most events: probably the business's own."""
+def owner_hint(events, owned: frozenset[str]) -> tuple[str, int, int] | None:
+    """The address attending more than half of the events (address, its events, all events),
+    unless known as the business's own: probably the calendar owner, to be marked as "me"."""
     counts = Counter(email for event in events
                      for email in {address(a) for a in _attendees(event)} if email)
-    if not counts:
-        return ""
+    if len(events) < 3 or not counts:
+        return None
     email, seen = counts.most_common(1)[0]
     if email in owned or seen * 2 <= len(events):
-        return ""
-    return (f"{email} attends {seen:,} of the {len(events):,} events. If it is your own address, "
-            "add it under “Your own email addresses” and upload the file again, so that the "
-            "client is the other attendee.")
+        return None
+    return email, seen, len(events)

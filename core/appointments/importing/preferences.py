@@ -26,6 +26,11 @@ def remember_own_addresses(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def add_own_address(address: str) -> frozenset[str]:
+    """Add one address to the remembered ones ("this is me"); the caller commits."""
+    return remember_own_addresses(", ".join(sorted(own_set() | {address.strip().lower()})))
+
+
 def options(*, tz: str, region: str, own: frozenset[str], window_start: date | None = None,
             window_days: int | None = None) -> Options:
     """Reading options with the business's own number from the Settings page."""

@@ -22,8 +22,8 @@ def read_upload(filename: str, data: bytes, options: Options) -> Preview:
     text, notices = decode(data, kind)
     if kind == "csv":
         return Preview(kind, filename, parse_csv(text, options), notices=notices)
-    rows, more = parse_ics(text, options)
-    return Preview(kind, filename, rows, notices=notices + more)
+    rows, more, owner = parse_ics(text, options)
+    return Preview(kind, filename, rows, notices=notices + more, owner_hint=owner)
 
 
 def kind_of(filename: str) -> str:

@@ -108,6 +108,8 @@ class Preview:
     notices: list[str] = field(default_factory=list)  # said once above the rows
     partial: bool = False  # "import the valid rows and skip the rest"
     stage_token: str | None = None  # a mapped CSV: where its mapping step can be found again
+    owner_hint: tuple | None = None  # (address, its events, all events): the likely owner
+    raw_token: str | None = None  # where the uploaded file is kept to read it again
 
     @property
     def errors(self) -> list[str]:

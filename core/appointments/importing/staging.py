@@ -1,23 +1,20 @@
 """The mapping step of a CSV import: keep the uploaded text, offer a mapping, then preview it.
 
 A CSV whose header names Tidings' own columns goes straight to the preview. Any other CSV is
-kept as text under UPLOAD_DIR/imports/<token>.raw.json while the user maps its columns.
+kept as text (`kept`) while the user maps its columns.
 """
 
-import json
-import os
-import secrets
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.appointments.importing import kept
 from core.appointments.importing import mapping as mappings
 from core.appointments.importing.csvfile import is_tidings_header, read_table
 from core.appointments.importing.mapped import parse_mapped
 from core.appointments.importing.matching import resolve
 from core.appointments.importing.reading import decode, kind_of
 from core.appointments.importing.rows import ImportFileError, Options, Preview
-from core.appointments.importing.steps import TOKEN_RE, TOKEN_TTL, UNKNOWN_TOKEN, store
+from core.appointments.importing.steps import store
 
 SAMPLES = 5
 
@@ -49,13 +46,8 @@ def stage(filename: str, data: bytes, *, upload_dir, user_id: int) -> Staged:
     """Keep an uploaded CSV for its mapping step and guess the mapping."""
     text, notices = decode(data, "csv")
     header, table = read_table(text)
-    folder = Path(upload_dir) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    token = secrets.token_urlsafe(24)
-    path = folder / f"{token}.raw.json"
-    path.touch(mode=0o600)  # the rows hold clients' names and numbers
-    payload = {"user_id": user_id, "filename": filename, "text": text, "notices": notices}
-    path.write_text(json.dumps(payload), encoding="utf-8")
+    payload = {"filename": filename, "text": text, "notices": notices}
+    token = kept.keep(payload, upload_dir=upload_dir, user_id=user_id)
     return _staged(token, payload, header, table)
 
 
@@ -73,16 +65,9 @@ def _staged(token: str, payload: dict, header: list, table: list) -> Staged:
 
 
 def _payload(token: str, upload_dir, user_id: int) -> dict:
-    path = Path(upload_dir) / "imports" / f"{token}.raw.json"
-    if not TOKEN_RE.fullmatch(token or "") or not path.is_file():
-        raise ImportFileError(UNKNOWN_TOKEN)
-    if time.time() - path.stat().st_mtime > TOKEN_TTL.total_seconds():
-        path.unlink(missing_ok=True)
-        raise ImportFileError(UNKNOWN_TOKEN)
-    payload = json.loads(path.read_text(encoding="utf-8"))
-    if payload.get("user_id") != user_id:
-        raise ImportFileError(UNKNOWN_TOKEN)
-    os.utime(path)  # the user is still at it
+    payload = kept.load(token, upload_dir=upload_dir, user_id=user_id)
+    if "text" not in payload:
+        raise ImportFileError(kept.UNKNOWN_TOKEN)
     return payload
 
 

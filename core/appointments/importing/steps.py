@@ -6,6 +6,7 @@ those rows (the database may have changed since) and writes them in one transact
 them, or, when the user chose so, the valid ones while the others are skipped.
 """
 
+import base64
 import csv
 import io
 import json
@@ -13,11 +14,12 @@ import os
 import re
 import secrets
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.appointments.importing import kept
+from core.appointments.importing.kept import TOKEN_RE, TOKEN_TTL, UNKNOWN_TOKEN
 from core.appointments.importing.matching import resolve
 from core.appointments.importing.reading import read_upload
 from core.appointments.importing.rows import (
@@ -31,11 +33,6 @@ from core.appointments.importing.rows import (
 from core.appointments.importing.writing import write
 from core.extensions import db
 
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
-TOKEN_TTL = timedelta(hours=24)
-UNKNOWN_TOKEN = ("This import is unknown, has expired or was already done. Nothing was imported; "
-                 "upload the file again.")
-
 
 def preview(filename: str, data: bytes, options: Options, *, upload_dir,
             user_id: int) -> Preview:
@@ -44,7 +41,19 @@ def preview(filename: str, data: bytes, options: Options, *, upload_dir,
     resolve(upload.rows)
     if upload.to_write:
         upload.token = store(upload, Path(upload_dir) / "imports", user_id)
+    if upload.owner_hint:  # kept so that "This is me" can read it again without a new upload
+        payload = {"filename": filename, "data": base64.b64encode(data).decode()}
+        upload.raw_token = kept.keep(payload, upload_dir=upload_dir, user_id=user_id)
     return upload
+
+
+def preview_kept(token: str, options: Options, *, upload_dir, user_id: int) -> Preview:
+    """Preview a kept calendar again (after the user said which address is theirs)."""
+    payload = kept.load(token, upload_dir=upload_dir, user_id=user_id)
+    if "data" not in payload:
+        raise ImportFileError(kept.UNKNOWN_TOKEN)
+    return preview(payload["filename"], base64.b64decode(payload["data"]), options,
+                   upload_dir=upload_dir, user_id=user_id)
 
 
 def confirm(token: str, *, user_id: int, upload_dir, partial: bool = False) -> Result:
