@@ -89,3 +89,14 @@ def test_a_visit_changed_into_an_all_day_event_is_that_visits_error(app, client_
     assert preview.status_code == 422
     assert "event 1 (visit on 2030-03-11): all-day events cannot be imported" in text(preview)
     assert "Import the 2 valid rows and skip the 1 with errors" in text(preview)
+
+
+def test_a_rule_repeating_every_minute_is_stopped_not_expanded(app, client_for):
+    client = client_for(Role.EDIT)
+    content = "\r\n".join([
+        "BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Test//Tidings//EN",
+        "BEGIN:VEVENT", "UID:m", "DTSTART:20300304T093000Z", "DURATION:PT1M",
+        "RRULE:FREQ=MINUTELY", "SUMMARY:Spam", "ATTENDEE;CN=Ana Lopez:mailto:ana@example.com",
+        "END:VEVENT", "END:VCALENDAR", ""])
+    body = text(upload(client, content.encode(), "series.ics", **WINDOW))
+    assert "event 1: the repeating rule cannot be read (more than 5,000 visits" in body

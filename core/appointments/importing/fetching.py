@@ -1,5 +1,9 @@
 """Fetching a calendar feed safely: http(s) only, no private addresses (SSRF), a size cap, a
-timeout, and conditional requests (ETag / Last-Modified) so an unchanged feed costs nothing."""
+timeout, and conditional requests (ETag / Last-Modified) so an unchanged feed costs nothing.
+
+The host is resolved and checked before the request and before each redirect. A host whose DNS
+answer changes between that check and the connection (DNS rebinding) is not caught here.
+"""
 
 import ipaddress
 import socket

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import recurring_ical_events
 from icalendar import Calendar
 
-from core.appointments.importing.rows import Options
+from core.appointments.importing.rows import MAX_ROWS, Options
 
 MARKS = ("RRULE", "RDATE", "RECURRENCE-ID")
 
@@ -37,10 +37,21 @@ def visits(events: list, timezones: list, first: date, after: date) -> list:
     calendar = Calendar()
     for component in (*timezones, *events):
         calendar.add_component(component)
+    found = []
     try:
-        return list(recurring_ical_events.of(calendar).between(first, after))
+        # Lazily and in order, so that a rule repeating every minute stops at MAX_ROWS.
+        for visit in recurring_ical_events.of(calendar).after(first):
+            start = visit.get("DTSTART").dt
+            if (start.date() if isinstance(start, datetime) else start) >= after:
+                break
+            found.append(visit)
+            if len(found) > MAX_ROWS:
+                raise SeriesError(f"more than {MAX_ROWS:,} visits in the window")
+    except SeriesError:
+        raise
     except Exception as exc:  # the rule parser raises ValueError, TypeError, AttributeError...
         raise SeriesError(str(exc)[:200] or type(exc).__name__) from exc
+    return found
 
 
 def visit_uid(uid: str, original: datetime | date) -> str:
