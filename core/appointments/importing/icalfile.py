@@ -43,26 +43,35 @@ def parse_ics(text: str, options: Options) -> tuple[list[Row], list[str], tuple 
         raise ImportFileError("The calendar has no events to import.")
     shared = Context(calendar, options)
     numbered = list(enumerate(events, 1))
-    repeating = {_uid(e) for _, e in numbered if _uid(e) and series.is_repeating(e)}
-    rows, groups = [], {}
-    for number, event in numbered:
-        if _uid(event) in repeating:
-            groups.setdefault(_uid(event), []).append((number, event))
-        else:
-            rows.append(event_row(number, event, shared))
+    groups = _series_groups(numbered)
+    grouped = {number for members in groups.values() for number, _ in members}
+    rows = [event_row(number, event, shared) for number, event in numbered
+            if number not in grouped]
     notices = []
     for members in groups.values():
         rows += _series_rows(members, shared)
+        if len(rows) > MAX_ROWS:
+            raise ImportFileError(f"The calendar has more than {MAX_ROWS:,} events and "
+                                  "visits. Export a shorter period, or choose fewer days.")
     if groups:
         first, after = series.window(options)
         notices.append(f"Repeating events: their visits from {first:%Y-%m-%d} to "
                        f"{after - timedelta(days=1):%Y-%m-%d} are read (the window is chosen "
                        "on the upload page).")
-    if len(rows) > MAX_ROWS:
-        raise ImportFileError(f"The calendar has more than {MAX_ROWS:,} events and visits. "
-                              "Export a shorter period.")
     rows.sort(key=lambda row: (row.number, row.appointment.get("start_at") or EARLIEST))
     return rows, notices, people.owner_hint(events, shared.owners)
+
+
+def _series_groups(numbered: list) -> dict[str, list]:
+    """The VEVENTs of each repeating event (its master and changed visits), by UID."""
+    repeating = {_uid(e) for _, e in numbered if _uid(e) and series.is_repeating(e)}
+    groups: dict[str, list] = {}
+    for number, event in numbered:
+        if _uid(event) in repeating:
+            groups.setdefault(_uid(event), []).append((number, event))
+        elif not _uid(event) and series.is_repeating(event):  # no UID: a series of its own
+            groups[f"#{number}"] = [(number, event)]
+    return groups
 
 
 def _calendar(text: str) -> Calendar:
