@@ -5,6 +5,7 @@ The cron process only enqueues; the workers run the jobs inside their app contex
 
 from rq import cron
 
+from core.appointments.importing.tasks import sync_due_feeds
 from core.automation.tasks import run_rules
 from core.messaging.tasks import sweep
 
@@ -15,3 +16,6 @@ cron.register(sweep, "high", interval=30, job_timeout=300, result_ttl=600)
 # Automated messages: plan what each enabled rule is due for (exactly once: the database key).
 # On "high" too: a backlog of deliveries on "default" must not delay the 09:00 reminders.
 cron.register(run_rules, "high", interval=60, job_timeout=600, result_ttl=600)
+
+# Calendar feeds (core.appointments.importing): each due feed gets its own sync job on "low".
+cron.register(sync_due_feeds, "low", interval=60, job_timeout=60, result_ttl=600)

@@ -1,5 +1,6 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
+from core.appointments.importing.models import CalendarFeed, FeedAppointment  # noqa: F401
 from core.appointments.models import Appointment, AppointmentStatus  # noqa: F401
 from core.audit.models import AuditEvent  # noqa: F401
 from core.auth.models import Role, User  # noqa: F401

@@ -76,6 +76,9 @@ SPECS = {
         Spec("autoreply_thanks", kind=bool, default=True),
         Spec("autoreply_unrecognised", kind=bool, default=True),
         Spec("autoreply_no_replies", kind=bool, default=True),
+        # Import (core.appointments.importing): the business's own addresses, never a client.
+        Spec("import_own_addresses"),
+        Spec("import_mappings", kind=dict, default=None),  # CSV header signature -> mapping
     )
 }
 

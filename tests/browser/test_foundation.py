@@ -76,7 +76,9 @@ def test_csv_import_with_one_bad_row_shows_the_row_and_saves_nothing(signed_in, 
     errors = page.locator("ul.row-errors")
     expect(errors).to_contain_text("row 3")
     expect(errors).to_contain_text("12345")
-    expect(page.get_by_role("button", name="Import")).to_have_count(0)
+    # Only the explicit partial choice is offered, never "Import 3 rows" (all or nothing).
+    expect(page.get_by_role("button", name="Import 3 rows")).to_have_count(0)
+    expect(page.get_by_role("button", name="Import the 2 valid rows")).to_have_count(1)
     screenshot(page, "import-preview")
     db.session.expire_all()
     assert db.session.query(Appointment).count() == 0

@@ -40,7 +40,7 @@ def test_ical_import_and_reimport_never_duplicates(app, client_for, make_client)
                     "X-TIDINGS-MOBILE:+1 202 555 0143", "ATTENDEE;CN=Bo Diaz:mailto:bo@example.com",
                     end="20300305T160000Z")
     third = _event("visit-3@clinic", "20300306T100000", "SUMMARY:X-ray",
-                   "DESCRIPTION:Client calls from (202) 555-0100 before coming")
+                   "DESCRIPTION:Calls before coming\\nPhone: (202) 555-0100")
     content = _calendar(first, second, third)
     preview = _import(client, content)
     assert "Import 3 rows" in text(preview)
