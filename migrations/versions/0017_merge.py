@@ -1,0 +1,18 @@
+"""Merge the sessions, automation, import and provider branches into one line.
+
+Revision ID: 0017_merge
+Revises: 0012_sessions, 0013_automation, 0015_import, 0016_provider
+"""
+
+revision = "0017_merge"
+down_revision = ("0012_sessions", "0013_automation", "0015_import", "0016_provider")
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
