@@ -76,6 +76,12 @@ SPECS = {
         Spec("autoreply_thanks", kind=bool, default=True),
         Spec("autoreply_unrecognised", kind=bool, default=True),
         Spec("autoreply_no_replies", kind=bool, default=True),
+        # Sending window and confirmations (core.messaging.window, core.confirmations):
+        # edited on /confirmations/settings. Equal start and end: no quiet hours.
+        Spec("sending_window_start", env="SENDING_WINDOW_START", default="08:00"),
+        Spec("sending_window_end", env="SENDING_WINDOW_END", default="21:00"),
+        Spec("confirmation_cancel_on_no", kind=bool, default=False),
+        Spec("confirmation_timeout_hours", kind=int, default=48),
     )
 }
 

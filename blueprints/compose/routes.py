@@ -12,10 +12,10 @@ from core.auth.models import Role, User
 from core.clients.models import Client
 from core.extensions import csrf, db
 from core.messaging import attachments as files
-from core.messaging import compose
+from core.messaging import compose, window
 from core.messaging.models import Broadcast, Channel
 from core.messaging.recipients import client_names
-from core.messaging.templating import FIELD_LABELS
+from core.messaging.templating import FIELD_LABELS, format_time
 from core.phones import pretty
 from core.secure import operations as secure_ops
 from core.types import utcnow
@@ -68,6 +68,7 @@ def _draft(form: ComposeForm) -> dict:
         "recipients": _recipients(form),
         "subject": form.subject.data or "",
         "body": form.body.data or "",
+        "options": form.options(),
     }
 
 
@@ -316,4 +317,12 @@ def helpers() -> dict:
         "pretty_phone": pretty,
         "local_label": compose.local_label,
         "channel_labels": compose.CHANNEL_LABELS,
+        "sending_window": window.current,
+        "their_time": their_time,
     }
+
+
+def their_time(row) -> str:
+    """'8:00 AM' at the recipient, for a planned text or call ('' when its zone is unknown)."""
+    zone = window.zone_named(row.zone)
+    return format_time(row.send_at, zone) if zone else ""

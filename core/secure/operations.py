@@ -216,13 +216,13 @@ def secure_plan(broadcast: Broadcast):
     expires_at = _expiry(broadcast, opts)
     content_draft = Broadcast(channel=broadcast.channel, subject=clear["subject"],
                               body=clear["body"], recipients=broadcast.recipients,
-                              send_at=broadcast.send_at)
+                              send_at=broadcast.send_at, options=broadcast.options)
     cfg = config()
     email = broadcast.channel == Channel.EMAIL
     notice_draft = Broadcast(
         channel=broadcast.channel, subject=LINK_FIELD.sub(LINK_MARK, cfg["email_subject"]),
         body=LINK_FIELD.sub(LINK_MARK, cfg["email_body" if email else "sms_body"]),
-        recipients=broadcast.recipients, send_at=broadcast.send_at)
+        recipients=broadcast.recipients, send_at=broadcast.send_at, options=broadcast.options)
     existing = _existing_keys(broadcast.id)
     for content, notice in zip(plan(content_draft), plan(notice_draft), strict=True):
         key = (content.client_id, content.appointment_id, content.to_addr)
