@@ -22,6 +22,10 @@ class Conversation(db.Model):
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Put in front of staff (migration 0014_confirm_flags): a declined appointment or an
+    # answer to a confirmation request that is not YES/NO. Closing the thread clears it.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flag_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class AppointmentAnswer(db.Model):
