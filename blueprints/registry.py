@@ -19,6 +19,7 @@ BLUEPRINTS = [
     "admin",
     "portal",
     "secure",
+    "confirmations",
 ]
 
 

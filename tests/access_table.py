@@ -81,4 +81,8 @@ ACCESS = {
     "conversations.assign": Role.EDIT,
     "conversations.close": Role.EDIT,
     "conversations.settings_page": Role.ADMIN,
+    "confirmations.badge": Role.READ_ONLY,
+    "confirmations.badges": Role.READ_ONLY,
+    "confirmations.change": Role.EDIT,
+    "confirmations.settings_page": Role.ADMIN,
 }

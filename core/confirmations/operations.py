@@ -220,3 +220,16 @@ def expire(now: datetime | None = None) -> int:
         db.session.commit()
         total += len(rows)
     return total
+
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+def statuses_of(appointment_ids) -> dict[int, str]:
+    """The confirmation status of each appointment id, in one query (none without ids)."""
+    ids = list({int(i) for i in appointment_ids if i})
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(Appointment.id, Appointment.confirmation_status)
+        .where(Appointment.id.in_(ids[:CHUNK]))).all())

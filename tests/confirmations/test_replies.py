@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.appointments.models import Appointment
+from core.auth.models import Role
 from core.confirmations.operations import mark_requested
 from core.conversations.keywords import is_conversational
 from core.conversations.models import Conversation
@@ -98,3 +99,18 @@ def test_what_counts_as_a_question_or_a_sentence():
     assert is_conversational("Is it ok if I come later")
     assert not is_conversational("ok see you")
     assert not is_conversational("AUTO-REPLY: I am away")
+
+
+def test_a_flagged_thread_shows_in_conversations_until_closed(app, client_for, make_client,
+                                                              make_appointment, run_worker):
+    ann = make_client(first_name="Ann", mobile="+12025550001")
+    _requested(make_appointment, ann, 1)
+    send_reply(ann.mobile, "NO")
+    run_worker()
+    staff = client_for(Role.EDIT)
+    listing = staff.get("/conversations/?state=flagged").get_data(as_text=True)
+    assert "Ann" in listing and "Flagged: Declined" in listing
+    assert "Flagged: Declined" in staff.get(f"/conversations/{ann.id}").get_data(as_text=True)
+    staff.post(f"/conversations/{ann.id}/close", data={"closed": "1"})
+    assert db.session.get(Conversation, ann.id).flagged_at is None
+    assert "Ann" not in staff.get("/conversations/?state=flagged").get_data(as_text=True)
