@@ -11,8 +11,10 @@ from sqlalchemy.engine import Engine
 from blueprints.access import enforce_access
 from config import INSTANCE_DIR, Config
 from core import models  # noqa: F401  (registers every table)
+from core.conversations import hooks as conversations_hooks
 from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from core.secure import hooks as secure_hooks
 
 
 @event.listens_for(Engine, "connect")
@@ -49,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _connect_features(app)
     _register_hooks(app)
     _register_errors(app)
     _register_commands(app)
@@ -85,6 +88,12 @@ def _register_blueprints(app: Flask) -> None:
 
     for bp in registry.all_blueprints():
         app.register_blueprint(bp)
+
+
+def _connect_features(app: Flask) -> None:
+    """Features plug into the messaging pipeline's signals (core/messaging/signals.py)."""
+    for feature in (secure_hooks, conversations_hooks):
+        feature.connect(app)
 
 
 def _register_hooks(app: Flask) -> None:

@@ -12,9 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit.operations import record
+from core.clients.models import Client
 from core.extensions import db
 from core.messaging import attachments as files
-from core.messaging import window
+from core.messaging import signals, window
 from core.messaging.models import Broadcast, BroadcastStatus, Channel
 from core.messaging.recipients import (  # noqa: F401  (describe_* and find_clients re-exported)
     Summary,
@@ -95,11 +96,9 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
     db.session.flush()
     stored = []
     try:
-        if secure_options is not None:  # content and files are kept encrypted, never sent
-            from core.secure.operations import prepare_broadcast
-
-            prepare_broadcast(broadcast, secure_options, checked.uploads)
-        else:
+        # A feature may keep the files itself (secure: encrypted, never sent).
+        features = {"secure": secure_options} if secure_options is not None else {}
+        if not _features_took_files(broadcast, features, checked.uploads):
             stored = files.store(broadcast.id, checked.uploads)
         record("broadcast.created", _audit_summary(broadcast, checked.summary), actor=actor,
                client_id=checked.recipients.get("client_id"), data={"broadcast_id": broadcast.id})
@@ -116,16 +115,28 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
 
 
 def _secure_options(channel, secure) -> dict | None:
-    """The validated secure options of a send (None for an ordinary send); or ComposeError."""
+    """The validated secure options of a send (None for an ordinary send); or ComposeError.
+
+    The secure-messages feature checks them (signals.broadcast_checking)."""
     if not secure:
         return None
-    from core.secure.operations import SecureError, check_request
-
     try:
-        return check_request(channel, secure.get("pin", ""), secure.get("lifetime_hours"),
-                             secure.get("require_pin"))
-    except SecureError as exc:
+        checked = signals.first_answer(signals.broadcast_checking, channel, feature="secure",
+                                       options=secure)
+    except ValueError as exc:
         raise ComposeError(str(exc)) from None
+    if checked is None:
+        raise ComposeError("Secure messages are not available.")
+    return checked
+
+
+def _features_took_files(broadcast: Broadcast, features: dict, uploads) -> bool:
+    """Let the features of a send prepare the flushed broadcast; True when one of them keeps
+    its files (signals.broadcast_preparing)."""
+    if not features:
+        return False
+    return any(signals.answers(signals.broadcast_preparing, broadcast, options=features,
+                               uploads=uploads))
 
 
 def edit_scheduled(broadcast_id: int, *, actor, subject="", body="", send_at=None) -> Broadcast:
@@ -274,8 +285,6 @@ def check_recipients(channel: Channel, spec) -> dict:
                                "Appointments page, or send to one person.")
         return {"appointment_ids": ids}
     if spec.get("client_id"):
-        from core.clients.models import Client
-
         if db.session.get(Client, int(spec["client_id"])) is None:
             raise ComposeError("That client no longer exists. Choose another.")
         return {"client_id": int(spec["client_id"])}
