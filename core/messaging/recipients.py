@@ -167,12 +167,19 @@ class Timing:
         self.override = bool((broadcast.options or {}).get("outside_window"))
         self.window = window.current()
         self.zone = zone
+        self.by_zone: dict = {}  # one answer per zone: every row has the same send_at
 
     def of(self, channel: Channel, person: Recipient, reason: str | None):
         """(send_at, quiet, zone name): quiet is "", "held" or "outside"."""
         if reason is not None or channel not in PHONE_CHANNELS:
             return self.send_at, "", ""
         zone = window.zone_for(person.timezone, person.mobile, self.zone)
+        answer = self.by_zone.get(zone)
+        if answer is None:
+            answer = self.by_zone[zone] = self._in(zone)
+        return answer
+
+    def _in(self, zone):
         if self.window.is_open(self.send_at, zone):
             return self.send_at, "", zone.key
         if self.override:

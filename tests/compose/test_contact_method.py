@@ -3,12 +3,18 @@ Not Contact is skipped, and a client with no mobile gets email when the send all
 
 import re
 
+import pytest
+
 from core.auth.models import Role
 from core.clients.models import ContactMethod
 from core.extensions import db
+from core.messaging.compose import create_broadcast
 from core.messaging.models import Broadcast, Message
 from core.messaging.recipients import count_reachable, plan, summarize
+from core.secure import portal as portal_ops
+from core.secure.models import SecureMessage
 from core.simulator.models import SimMessage
+from tests.secure.conftest import secure_on, token_in  # noqa: F401  (a fixture)
 
 
 def _tick(test_client, *appointments):
@@ -99,3 +105,22 @@ def test_the_preview_shows_the_channel_of_each_row(app, client_for, make_client,
     assert "Email" in rows[1] and people["email"].email in rows[1]
     assert "Message from" in rows[1]
     assert "By email: 1, text (sms): 1." in html
+
+
+@pytest.mark.usefixtures("secure_on")
+def test_a_secure_text_reaches_a_client_who_prefers_email_by_the_email_notice(
+        make_user, make_client, run_worker):
+    emma = make_client(first_name="Emma", contact_method=ContactMethod.EMAIL)
+    tess = make_client(first_name="Tess")
+    for person in (emma, tess):
+        create_broadcast(actor=make_user(), channel="sms", recipients={"client_id": person.id},
+                         body="Private note.", secure={"pin": ""})
+    run_worker(queues=["high", "default"])
+    rows = {r.client_id: r for r in db.session.scalars(db.select(SecureMessage))}
+    assert (rows[emma.id].channel, rows[emma.id].to_addr) == ("email", emma.email)
+    assert (rows[tess.id].channel, rows[tess.id].to_addr) == ("sms", tess.mobile)
+    notice = db.session.scalars(db.select(SimMessage).where(
+        SimMessage.address == emma.email, SimMessage.incoming.is_(True))).one()
+    assert notice.channel == "email" and notice.subject and token_in(notice.body)
+    assert "Private note." not in notice.body
+    assert portal_ops.read(rows[emma.id])["body"] == "Private note."
