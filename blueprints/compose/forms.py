@@ -95,3 +95,4 @@ class EditForm(WhenMixin, FlaskForm):
     subject = StringField("Subject", validators=[Optional(), Length(max=200)])
     body = TextAreaField("Message", validators=[Optional(), Length(max=20000)])
     when = RadioField("When", choices=[SelectChoice("later", "Scheduled for")], default="later")
+    outside_window = BooleanField("Send outside quiet hours anyway")

@@ -280,7 +280,8 @@ def edit(broadcast_id: int):
     if request.method == "POST" and form.validate():
         try:
             compose.edit_scheduled(broadcast_id, actor=current_user, subject=form.subject.data,
-                                   body=form.body.data, send_at=form.send_at())
+                                   body=form.body.data, send_at=form.send_at(),
+                                   outside_window=bool(form.outside_window.data))
         except compose.ComposeError as exc:
             form.form_errors.append(str(exc))
         else:
@@ -294,7 +295,8 @@ def edit(broadcast_id: int):
 def _edit_form(item: Broadcast) -> EditForm:
     local = compose.to_local(item.send_at)
     return EditForm(formdata=None, subject=item.subject, body=item.body, when="later",
-                    send_date=local.date(), send_time=local.time().replace(second=0))
+                    send_date=local.date(), send_time=local.time().replace(second=0),
+                    outside_window=bool((item.options or {}).get("outside_window")))
 
 
 # ---- the client picker --------------------------------------------------------------------

@@ -139,22 +139,30 @@ def _features_took_files(broadcast: Broadcast, features: dict, uploads) -> bool:
                                uploads=uploads))
 
 
-def edit_scheduled(broadcast_id: int, *, actor, subject="", body="", send_at=None) -> Broadcast:
-    """Change the text or time of a send that has not gone yet, then re-plan its delivery."""
+def edit_scheduled(broadcast_id: int, *, actor, subject="", body="", send_at=None,
+                   outside_window: bool | None = None) -> Broadcast:
+    """Change the text or time of a send that has not gone yet, then re-plan its delivery.
+
+    `outside_window` (None: as it was) allows or stops a send in the recipients' quiet hours."""
     broadcast = _changeable(broadcast_id)
     if (broadcast.options or {}).get("secure"):  # its text is sealed; a new send is clearer
         raise ComposeError("A secure send cannot be edited: cancel it and compose it again.")
     kinds = {a.kind for a in files.for_broadcast(broadcast_id)}  # the files stay as they are
     has_audio, has_images = files.AUDIO in kinds, files.IMAGE in kinds
+    options = dict(broadcast.options or {})
+    if outside_window is not None:
+        options.pop("outside_window", None)
+        options.update({"outside_window": True} if outside_window else {})
     checked = check(channel=broadcast.channel, recipients=broadcast.recipients, subject=subject,
                     body=body, send_at=send_at, uploads=[], has_audio=has_audio,
-                    has_images=has_images, options=broadcast.options or {})
+                    has_images=has_images, options=options)
     changed = db.session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id, Broadcast.status.in_(CHANGEABLE),
                Broadcast.send_at > utcnow())
         .values(subject=checked.subject, body=checked.body, send_at=checked.send_at,
-                status=_status_for(checked.send_at), total=checked.summary.total)
+                status=_status_for(checked.send_at), total=checked.summary.total,
+                options=options)
     ).rowcount
     if not changed:  # it started going while the form was open
         db.session.rollback()

@@ -138,3 +138,23 @@ def test_a_held_message_goes_out_when_its_window_opens(app, make_client, make_ap
     job = queue("default").fetch_job(job_id)
     assert job.args == ([message.id],)
     assert registry.get_scheduled_time(job) == trigger_time(opens)
+
+
+def test_a_scheduled_send_edited_into_quiet_hours_needs_the_override(app, client_for,
+                                                                     make_client):
+    _window()
+    editor = client_for(Role.EDIT)
+    person = make_client(timezone="America/New_York")
+    day = (utcnow() + timedelta(days=3)).astimezone(NY).date().isoformat()
+    form = {"recipients": "person", "client_id": person.id, "channel": "sms", "when": "later",
+            "body": "Hi", "send_date": day, "send_time": "10:00"}
+    assert editor.post("/compose/", data=form).status_code == 303
+    broadcast = db.session.scalars(db.select(Broadcast)).one()
+    url = f"/compose/broadcast/{broadcast.id}/edit"
+    late = {"body": "Hi", "when": "later", "send_date": day, "send_time": "23:00"}
+    refused = editor.post(url, data=late)
+    assert refused.status_code == 422 and "quiet hours" in refused.get_data(as_text=True)
+    assert editor.post(url, data={**late, "outside_window": "y"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Broadcast, broadcast.id).options == {"outside_window": True}
+    assert '<input checked id="outside_window"' in editor.get(url).get_data(as_text=True)
