@@ -48,7 +48,7 @@ def test_yes_2_on_the_phone_turns_the_badge_green_live(signed_in, live_server, m
     run_worker()  # the inbound drain, as the production workers do
 
     expect(badge).to_have_text("Confirmed", timeout=12_000)
-    expect(badge).to_have_class("badge confirm confirm-green")
+    expect(badge).to_have_class("confirm confirm-green")
     expect(listing.locator(f"#confirmation-{second.id}")).to_have_text("Confirmed",
                                                                        timeout=15_000)
     expect(listing.locator(f"#confirmation-{first.id}")).to_have_text("Awaiting reply")

@@ -32,7 +32,7 @@ def test_the_list_shows_a_coloured_column_and_filters_by_it(app, client_for, mak
     assert "<th>Confirmation</th>" in html
     for status, colour in (("confirmed", "green"), ("declined", "red"), ("awaiting", "yellow"),
                            ("no_response", "grey")):
-        assert (f'id="confirmation-{visits[status].id}" class="badge confirm confirm-{colour}"'
+        assert (f'id="confirmation-{visits[status].id}" class="confirm confirm-{colour}"'
                 in html)
     assert 'id="confirmation-poller"' in html
     for status in ("confirmed", "declined", "awaiting", "no_response"):
