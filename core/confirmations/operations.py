@@ -10,14 +10,16 @@ which audits the change on the appointment and its client.
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, literal, select, update
 
 from core import settings
 from core.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus
+from core.audit.models import AuditEvent
 from core.audit.operations import record
+from core.bulk import id_in
 from core.extensions import db
 from core.messaging.transitions import write_audits
-from core.types import utcnow
+from core.types import UTCDateTime, utcnow
 
 AWAITS = (ConfirmationStatus.AWAITING, ConfirmationStatus.UNRECOGNISED)  # still unanswered
 CHUNK = 5_000  # ids per statement (SQLite allows 32,766 bound values)
@@ -56,22 +58,26 @@ def mark_requested(appointment_ids: list[int], now: datetime | None = None) -> N
     if not ids:
         return
     now = now or utcnow()
+    requested = set(ids)
     for chunk in _chunks(ids):
+        among = id_in(Appointment.id, chunk)  # one array parameter on PostgreSQL
         db.session.execute(
-            update(Appointment).where(Appointment.id.in_(chunk))
+            update(Appointment).where(among)
             .values(confirmation_status=ConfirmationStatus.AWAITING,
                     confirmation_requested_at=now))
-    write_audits([_audit_row(i, c, "appointment.awaiting", "Confirmation requested: awaiting "
-                             "the client's reply") for i, c in _clients_of(ids)])
-    _assign_codes(ids, now)
+        _audit_requested(among, now)
+        _assign_codes(among, requested, now)
 
 
-def _clients_of(ids: list[int]) -> list[tuple[int, int]]:
-    rows = []
-    for chunk in _chunks(ids):
-        rows += db.session.execute(
-            select(Appointment.id, Appointment.client_id).where(Appointment.id.in_(chunk))).all()
-    return rows
+def _audit_requested(among, now: datetime) -> None:
+    """One audit row per requested appointment, written by the database (INSERT … SELECT:
+    a daily run may ask 100,000 appointments at once)."""
+    events = AuditEvent.__table__
+    db.session.execute(events.insert().from_select(
+        ["at", "action", "summary", "client_id", "appointment_id"],
+        select(literal(now, UTCDateTime()), literal("appointment.awaiting"),
+               literal("Confirmation requested: awaiting the client's reply"),
+               Appointment.client_id, Appointment.id).where(among)))
 
 
 def _audit_row(appointment_id: int, client_id: int, action: str, summary: str) -> dict:
@@ -79,17 +85,26 @@ def _audit_row(appointment_id: int, client_id: int, action: str, summary: str) -
             "appointment_id": appointment_id, "message_id": None}
 
 
-def _assign_codes(ids: list[int], now: datetime) -> None:
-    """Code the requested appointments of each client who now awaits more than one."""
-    requested = set(ids)
-    for chunk in _chunks(ids):
-        clients = select(Appointment.client_id).where(Appointment.id.in_(chunk))
-        rows = db.session.execute(
-            select(Appointment.id, Appointment.client_id, Appointment.confirmation_code)
-            .where(Appointment.client_id.in_(clients), awaiting_now(now))
-            .order_by(Appointment.client_id, Appointment.start_at, Appointment.id)).all()
-        for _, group in groupby(rows, key=lambda r: r.client_id):
-            _code_one_client(list(group), requested)
+def _assign_codes(among, requested: set[int], now: datetime) -> None:
+    """Code the requested appointments (`among`) of each client who now awaits more than
+    one; the others carry no code. Clients with several are few: they are read first."""
+    clients = select(Appointment.client_id).where(among)
+    several = list(db.session.scalars(
+        select(Appointment.client_id)
+        .where(Appointment.client_id.in_(clients), awaiting_now(now))
+        .group_by(Appointment.client_id).having(func.count() > 1)))
+    stale = update(Appointment).where(among, Appointment.confirmation_code.is_not(None))
+    if several:
+        stale = stale.where(Appointment.client_id.not_in(several))
+    db.session.execute(stale.values(confirmation_code=None))
+    if not several:
+        return
+    rows = db.session.execute(
+        select(Appointment.id, Appointment.client_id, Appointment.confirmation_code)
+        .where(Appointment.client_id.in_(several), awaiting_now(now))
+        .order_by(Appointment.client_id, Appointment.start_at, Appointment.id)).all()
+    for _, group in groupby(rows, key=lambda r: r.client_id):
+        _code_one_client(list(group), requested)
 
 
 def _code_one_client(rows: list, requested: set[int]) -> None:
