@@ -14,9 +14,11 @@ from blueprints.access import enforce_access
 from config import INSTANCE_DIR, Config
 from core import models  # noqa: F401  (registers every table)
 from core.automation import hooks as automation_hooks
+from core.conversations import hooks as conversations_hooks
 from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from core.ops import logs, metrics
+from core.secure import hooks as secure_hooks
 
 
 @event.listens_for(Engine, "connect")
@@ -53,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _connect_features(app)
     _register_hooks(app)
     _register_errors(app)
     _register_commands(app)
@@ -98,9 +101,14 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
 
 
+def _connect_features(app: Flask) -> None:
+    """Features plug into the messaging pipeline's signals (core/messaging/signals.py)."""
+    for feature in (secure_hooks, conversations_hooks, automation_hooks):
+        feature.connect(app)
+
+
 def _register_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
-    automation_hooks.connect()  # reschedules and cancellations stop automated messages
 
     @app.after_request
     def security_headers(response):

@@ -7,6 +7,7 @@ from rq import cron
 
 from core.appointments.importing.tasks import sync_due_feeds
 from core.automation.tasks import run_rules
+from core.confirmations.tasks import expire_unanswered
 from core.messaging.tasks import sweep
 
 # The delivery sweeper: re-enqueue due messages no job holds, reconcile sends a dead worker
@@ -19,3 +20,7 @@ cron.register(run_rules, "high", interval=60, job_timeout=600, result_ttl=600)
 
 # Calendar feeds (core.appointments.importing): each due feed gets its own sync job on "low".
 cron.register(sync_due_feeds, "low", interval=60, job_timeout=60, result_ttl=600)
+
+# Confirmation requests unanswered after Settings' hours (or whose appointment started)
+# become No response.
+cron.register(expire_unanswered, "default", interval=300, job_timeout=300, result_ttl=600)

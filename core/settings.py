@@ -79,6 +79,12 @@ SPECS = {
         # Import (core.appointments.importing): the business's own addresses, never a client.
         Spec("import_own_addresses"),
         Spec("import_mappings", kind=dict, default=None),  # CSV header signature -> mapping
+        # Sending window and confirmations (core.messaging.window, core.confirmations):
+        # edited on /confirmations/settings. Equal start and end: no quiet hours.
+        Spec("sending_window_start", env="SENDING_WINDOW_START", default="08:00"),
+        Spec("sending_window_end", env="SENDING_WINDOW_END", default="21:00"),
+        Spec("confirmation_cancel_on_no", kind=bool, default=False),
+        Spec("confirmation_timeout_hours", kind=int, default=48),
     )
 }
 

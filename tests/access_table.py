@@ -117,4 +117,8 @@ ACCESS = {
     "automation.field_status": Role.EDIT,
     "automation.confirm": Role.EDIT,
     "automation.confirm_selected": Role.EDIT,
+    "confirmations.badge": Role.READ_ONLY,
+    "confirmations.badges": Role.READ_ONLY,
+    "confirmations.change": Role.EDIT,
+    "confirmations.settings_page": Role.ADMIN,
 }

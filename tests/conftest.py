@@ -98,6 +98,9 @@ def app_config(database_url, redis_url, tmp_path_factory):
         "UPLOAD_DIR": tmp_path_factory.mktemp("uploads"),
         "BUSINESS_TIMEZONE": "America/New_York",
         "DEFAULT_REGION": "US",
+        # No quiet hours unless a test sets them (a send must not depend on the hour it runs).
+        "SENDING_WINDOW_START": "00:00",
+        "SENDING_WINDOW_END": "00:00",
     }
 
 

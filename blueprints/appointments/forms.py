@@ -5,9 +5,10 @@ from wtforms import DateField, DateTimeLocalField, Form, SearchField, SelectFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from core.appointments.models import AppointmentStatus
+from core.appointments.models import AppointmentStatus, ConfirmationStatus
 
 STATUS_CHOICES = [SelectChoice(s.value, s.label) for s in AppointmentStatus]
+CONFIRMATION_CHOICES = [SelectChoice(s.value, s.label) for s in ConfirmationStatus]
 # Browsers send "2025-03-04T09:30"; the first format is also how the value is rendered.
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 
@@ -58,6 +59,9 @@ class FilterForm(Form):
     status = SelectField(
         "Status", choices=[SelectChoice("", "Any status"), *STATUS_CHOICES], default=""
     )
+    confirmation = SelectField(
+        "Confirmation", choices=[SelectChoice("", "Any confirmation"), *CONFIRMATION_CHOICES],
+        default="")
 
     def validate_end(self, field):
         if self.start.data and field.data and field.data < self.start.data:

@@ -66,6 +66,7 @@ def _filters() -> tuple[ops.Filters, FilterForm]:
         filters.end = form.end.data
     filters.text = "" if form.q.errors else (form.q.data or "").strip()
     filters.status = "" if form.status.errors else (form.status.data or "")
+    filters.confirmation = "" if form.confirmation.errors else (form.confirmation.data or "")
     form.start.data, form.end.data = filters.start, filters.end
     return filters, form
 
@@ -77,6 +78,8 @@ def _filter_args(filters: ops.Filters) -> dict:
         args["q"] = filters.text
     if filters.status:
         args["status"] = filters.status
+    if filters.confirmation:
+        args["confirmation"] = filters.confirmation
     return args
 
 

@@ -80,6 +80,13 @@ class ComposeForm(WhenMixin, FlaskForm):
         validators=[Optional(), Regexp(r"^\d{4,8}$", message="The PIN must be 4 to 8 digits.")])
     secure_hours = IntegerField("Link lifetime (hours)", validators=[
         Optional(), NumberRange(1, 24 * 90, message="Between 1 hour and 90 days (2160 hours).")])
+    outside_window = BooleanField("Send outside quiet hours anyway")
+    email_fallback = BooleanField("Email clients who have no mobile number")
+
+    def options(self) -> dict:
+        """The send's options (core.messaging.compose.create_broadcast)."""
+        return {"outside_window": bool(self.outside_window.data),
+                "email_fallback": bool(self.email_fallback.data)}
 
 
 class EditForm(WhenMixin, FlaskForm):
@@ -88,3 +95,4 @@ class EditForm(WhenMixin, FlaskForm):
     subject = StringField("Subject", validators=[Optional(), Length(max=200)])
     body = TextAreaField("Message", validators=[Optional(), Length(max=20000)])
     when = RadioField("When", choices=[SelectChoice("later", "Scheduled for")], default="later")
+    outside_window = BooleanField("Send outside quiet hours anyway")

@@ -13,10 +13,10 @@ from core.automation.templates import all_templates
 from core.clients.models import Client
 from core.extensions import csrf, db
 from core.messaging import attachments as files
-from core.messaging import compose
+from core.messaging import compose, window
 from core.messaging.models import Broadcast, Channel
 from core.messaging.recipients import client_names
-from core.messaging.templating import FIELD_LABELS
+from core.messaging.templating import FIELD_LABELS, format_time
 from core.phones import pretty
 from core.secure import operations as secure_ops
 from core.types import utcnow
@@ -69,6 +69,7 @@ def _draft(form: ComposeForm) -> dict:
         "recipients": _recipients(form),
         "subject": form.subject.data or "",
         "body": form.body.data or "",
+        "options": form.options(),
     }
 
 
@@ -281,7 +282,8 @@ def edit(broadcast_id: int):
     if request.method == "POST" and form.validate():
         try:
             compose.edit_scheduled(broadcast_id, actor=current_user, subject=form.subject.data,
-                                   body=form.body.data, send_at=form.send_at())
+                                   body=form.body.data, send_at=form.send_at(),
+                                   outside_window=bool(form.outside_window.data))
         except compose.ComposeError as exc:
             form.form_errors.append(str(exc))
         else:
@@ -295,7 +297,8 @@ def edit(broadcast_id: int):
 def _edit_form(item: Broadcast) -> EditForm:
     local = compose.to_local(item.send_at)
     return EditForm(formdata=None, subject=item.subject, body=item.body, when="later",
-                    send_date=local.date(), send_time=local.time().replace(second=0))
+                    send_date=local.date(), send_time=local.time().replace(second=0),
+                    outside_window=bool((item.options or {}).get("outside_window")))
 
 
 # ---- the client picker --------------------------------------------------------------------
@@ -318,4 +321,12 @@ def helpers() -> dict:
         "pretty_phone": pretty,
         "local_label": compose.local_label,
         "channel_labels": compose.CHANNEL_LABELS,
+        "sending_window": window.current,
+        "their_time": their_time,
     }
+
+
+def their_time(row) -> str:
+    """'8:00 AM' at the recipient, for a planned text or call ('' when its zone is unknown)."""
+    zone = window.zone_named(row.zone)
+    return format_time(row.send_at, zone) if zone else ""

@@ -50,6 +50,7 @@ class Filters:
     end: date
     text: str = ""
     status: str = ""
+    confirmation: str = ""  # a ConfirmationStatus value, or "" for any
 
 
 def business_zone() -> ZoneInfo:
@@ -188,6 +189,8 @@ def filtered(filters: Filters):
     )
     if filters.status:
         query = query.where(Appointment.status == filters.status)
+    if filters.confirmation:
+        query = query.where(Appointment.confirmation_status == filters.confirmation)
     text = (filters.text or "").strip()
     if text:
         query = query.where(

@@ -13,7 +13,7 @@ from core.messaging.transitions import MESSAGES
 SENDS = AutomationSend.__table__
 
 
-def connect() -> None:
+def connect(app=None) -> None:
     """Connect the handlers (idempotent: blinker keeps one connection per function)."""
     signals.changed.connect(on_changed, weak=False)
 

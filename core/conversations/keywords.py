@@ -52,3 +52,13 @@ def parse(text: str) -> Parsed:
     if THANKS.match((text or "").strip()):
         return Parsed(Kind.THANKS)
     return Parsed(Kind.OTHER)
+
+
+SENTENCE_WORDS = 5  # this many words or more make a sentence, not a mistyped keyword
+
+
+def is_conversational(text: str) -> bool:
+    """True for a question ("?" anywhere) or a sentence (SENTENCE_WORDS words or more): a
+    person wrote it for a person, so no "I didn't understand" auto-response goes back."""
+    text = text or ""
+    return "?" in text or len(text.split()) >= SENTENCE_WORDS

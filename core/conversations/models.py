@@ -6,6 +6,7 @@ from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.extensions import db
+from core.messaging.models import PendingInbound  # noqa: F401  (moved there; still importable here)
 from core.types import BigId, UTCDateTime, utcnow
 
 
@@ -22,6 +23,10 @@ class Conversation(db.Model):
     assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Put in front of staff (migration 0014_confirm_flags): a declined appointment or an
+    # answer to a confirmation request that is not YES/NO. Closing the thread clears it.
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flag_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class AppointmentAnswer(db.Model):
@@ -38,21 +43,3 @@ class AppointmentAnswer(db.Model):
     )
     answer: Mapped[str] = mapped_column(String(8))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class PendingInbound(db.Model):
-    """An inbound message stored but not yet handled by two-way texting (the drain's queue).
-
-    The webhook writes this row with the message; the drain job claims rows (held_until),
-    handles them, and deletes each row in the commit that marks its message processed, so
-    the table holds only work that is due: the sweeper re-triggers whatever waits too long.
-    """
-
-    __tablename__ = "inbound_queue"
-
-    message_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
-    )
-    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attempts: Mapped[int] = mapped_column(default=0)

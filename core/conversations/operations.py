@@ -10,13 +10,14 @@ import logging
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.appointments.models import Appointment, AppointmentStatus
+from core.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus
 from core.audit.operations import record
 from core.bulk import is_postgresql
 from core.clients.models import Client
+from core.confirmations import operations as confirmations
 from core.conversations import autoresponse as auto
 from core.conversations import unread
-from core.conversations.keywords import Kind, parse
+from core.conversations.keywords import Kind, is_conversational, parse
 from core.conversations.models import AppointmentAnswer, Conversation
 from core.extensions import db
 from core.messaging.models import Channel, Direction, Message, Status
@@ -92,11 +93,19 @@ def _thanks(client: Client, message: Message) -> str:
 
 
 def _unrecognised(client: Client, message: Message) -> str:
+    """Not a keyword: a pending confirmation request becomes Unrecognised and the thread is
+    flagged for staff; a question or a sentence gets no "I didn't understand"."""
+    done = "Not recognised as a keyword"
+    if confirmations.mark_unrecognised(client.id, message.id):
+        flag(client.id, "Reply to a confirmation request is not YES or NO")
+        done = "Not YES or NO to a confirmation request; flagged for staff"
+    if is_conversational(message.body):
+        return f"{done}; a question or sentence gets no auto-response"
     if auto.enabled("autoreply_unrecognised"):
         if auto.auto_respond(message.from_addr, auto.NOT_UNDERSTOOD, client_id=client.id,
                              reason="Unrecognised text"):
-            return "Not recognised; answered “Sorry, I didn't understand”"
-    return "Not recognised as a keyword"
+            return f"{done}; answered “Sorry, I didn't understand”"
+    return done
 
 
 # ---- opt-out and opt-in ------------------------------------------------------------------------
@@ -181,42 +190,76 @@ def pending_appointments(client_id: int) -> list[Appointment]:
 
 def answer_appointment(client: Client, message: Message, kind: Kind, code: int | None
                        ) -> str | None:
-    """Confirm or cancel the appointment a YES/NO means; None when there is none pending."""
+    """Confirm or decline the appointment a YES/NO means; None when none matches.
+
+    Appointments awaiting a confirmation request come first (matched by the code their text
+    carried); without any, the client's upcoming scheduled appointments not yet answered."""
     from core.messaging.compose import local_label
 
-    pending = pending_appointments(client.id)
-    if not pending:
+    pending = confirmations.awaiting(client.id)
+    if pending:
+        appointment = confirmations.pick(pending, code)
+        if appointment is None and code is None:
+            confirmations.ensure_codes(pending)
+            return _ask_which(client, message, kind, [(a.confirmation_code, a) for a in pending])
+    else:
+        pending = pending_appointments(client.id)
+        if not pending:
+            return None
+        if code is None and len(pending) > 1:
+            return _ask_which(client, message, kind, list(enumerate(pending, 1)))
+        ok = code is None or 1 <= code <= len(pending)
+        appointment = pending[(code or 1) - 1] if ok else None
+    if appointment is None:
         return None
-    word = "YES" if kind == Kind.YES else "NO"
-    if code is None and len(pending) > 1:
-        options = "; ".join(f"{word} {n} for {local_label(a.start_at)}"
-                            for n, a in enumerate(pending, 1))
-        auto.send_text(message.from_addr, f"You have {len(pending)} appointments. Reply "
-                       f"{options}.", client_id=client.id, reason="Which appointment?")
-        return "Several appointments pending; asked which"
-    if code is not None and not 1 <= code <= len(pending):
-        return None
-    appointment = pending[(code or 1) - 1]
     return _record_answer(client, message, appointment, kind, local_label(appointment.start_at))
 
 
+def _ask_which(client, message, kind, numbered: list) -> str:
+    """Several appointments could be meant: ask for the code (commits the codes)."""
+    from core.messaging.compose import local_label
+
+    word = "YES" if kind == Kind.YES else "NO"
+    options = "; ".join(f"{word} {n} for {local_label(a.start_at)}" for n, a in numbered)
+    db.session.commit()
+    auto.send_text(message.from_addr, f"You have {len(numbered)} appointments. Reply "
+                   f"{options}.", client_id=client.id, reason="Which appointment?")
+    return "Several appointments pending; asked which"
+
+
 def _record_answer(client, message, appointment, kind, when: str) -> str:
-    """Store the answer, audit it, cancel on NO, and tell the client; commits."""
+    """Store the answer and the confirmation status (audited); NO flags the thread for staff
+    and cancels only when Settings say so; tell the client; commits."""
     yes = kind == Kind.YES
     db.session.add(AppointmentAnswer(appointment_id=appointment.id, message_id=message.id,
                                      answer="yes" if yes else "no"))
-    if not yes:
+    status = ConfirmationStatus.CONFIRMED if yes else ConfirmationStatus.DECLINED
+    confirmations.set_status(appointment, status, f"{client.name} replied "
+                             f"{'YES' if yes else 'NO'} by text for {when}",
+                             message_id=message.id)
+    cancel = not yes and auto.enabled("confirmation_cancel_on_no")
+    if cancel:
         appointment.status = AppointmentStatus.CANCELLED
-    action = "confirmed" if yes else "cancelled"
-    record(f"appointment.{action}", f"{client.name} replied {'YES' if yes else 'NO'}: "
-           f"appointment {when} {action} by text", client_id=client.id,
-           appointment_id=appointment.id, message_id=message.id)
+        record("appointment.cancelled", f"{client.name} replied NO: appointment {when} "
+               "cancelled by text", client_id=client.id, appointment_id=appointment.id,
+               message_id=message.id)
+    if not yes:
+        flag(client.id, f"Declined the appointment on {when}")
     db.session.commit()
-    body = (f"Thank you, your appointment on {when} is confirmed." if yes else
-            f"Your appointment on {when} is cancelled. Call us to book another time.")
-    auto.send_text(message.from_addr, body, client_id=client.id, appointment_id=appointment.id,
-                   reason=f"Appointment {action}")
+    action = "confirmed" if yes else "cancelled" if cancel else "declined"
+    auto.send_text(message.from_addr, _answer_text(action, when), client_id=client.id,
+                   appointment_id=appointment.id, reason=f"Appointment {action}")
     return f"Appointment #{appointment.id} {action}"
+
+
+def _answer_text(action: str, when: str) -> str:
+    """What the client hears back after YES or NO."""
+    if action == "confirmed":
+        return f"Thank you, your appointment on {when} is confirmed."
+    if action == "cancelled":
+        return f"Your appointment on {when} is cancelled. Call us to book another time."
+    return (f"Thank you for letting us know you cannot come on {when}. "
+            "We will be in touch to find another time.")
 
 
 def answer_of(appointment_id: int) -> AppointmentAnswer | None:
@@ -247,6 +290,15 @@ def _reopen(client_id: int) -> None:
         dialect.insert(Conversation.__table__).values(client_id=client_id, updated_at=now)
         .on_conflict_do_update(index_elements=["client_id"],
                                set_={"updated_at": now, "closed_at": None}))
+
+
+def flag(client_id: int, reason: str) -> None:
+    """Put the client's thread in front of staff: open, flagged with the reason (the caller
+    commits; the polled lists see it through the unread version)."""
+    conversation = _touch(client_id)
+    conversation.closed_at = None
+    conversation.flagged_at, conversation.flag_reason = utcnow(), reason[:200]
+    unread.bump()
 
 
 def mark_read(client_id: int) -> int:
@@ -294,6 +346,8 @@ def set_closed(client_id: int, closed: bool, actor=None) -> Conversation:
     """Close or reopen the conversation; a new text from the client reopens it; commits."""
     conversation = _touch(client_id)
     conversation.closed_at = utcnow() if closed else None
+    if closed:  # handled: the flag goes with it
+        conversation.flagged_at, conversation.flag_reason = None, ""
     record("conversation.closed" if closed else "conversation.reopened",
            "Conversation closed" if closed else "Conversation reopened", actor=actor,
            client_id=client_id)
@@ -326,8 +380,10 @@ def reply(client_id: int, body: str, *, actor, images=()):
         raise ConversationError(f"You can reply only after {client.name} has written first "
                                 "(see Conversations settings).")
     channel = Channel.MMS if images else Channel.SMS
+    # A reply in a conversation answers the client: it is not held to the sending window.
     broadcast = create_broadcast(actor=actor, channel=channel, recipients={"client_id": client_id},
-                                 body=body, attachments=list(images))
+                                 body=body, attachments=list(images),
+                                 options={"outside_window": True})
     _touch(client_id)
     mark_read(client_id)
     return broadcast

@@ -20,7 +20,7 @@ RESPONSES = {
     "unrecognised": "Unrecognised",
     "opted_out": "Opted out",
 }
-STATES = {"open": "Open", "closed": "Closed", "all": "All"}
+STATES = {"open": "Open", "flagged": "Flagged", "closed": "Closed", "all": "All"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Thread:
     last_in: Message | None
     assigned: str
     closed: bool
+    flag: str = ""  # why the thread is flagged for staff ("" when it is not)
 
 
 def _stats():
@@ -87,8 +88,15 @@ def threads(filters: Filters, limit: int = 100) -> list[Thread]:
         last_in, last_out = messages.get(in_id), messages.get(out_id)
         result.append(Thread(client, int(unread or 0), messages[last_id].created_at, last_out,
                              last_in,
-                             assignee or "", bool(conversation and conversation.closed_at)))
+                             assignee or "", bool(conversation and conversation.closed_at),
+                             _flag(conversation)))
     return result
+
+
+def _flag(conversation: Conversation | None) -> str:
+    if conversation is None or conversation.flagged_at is None:
+        return ""
+    return conversation.flag_reason or "Flagged"
 
 
 def _conditions(filters: Filters, stats) -> list:
@@ -96,6 +104,8 @@ def _conditions(filters: Filters, stats) -> list:
     closed = Conversation.closed_at.is_not(None)
     if filters.state == "open":
         where.append(~closed | Conversation.client_id.is_(None))
+    elif filters.state == "flagged":
+        where.append(Conversation.flagged_at.is_not(None))
     elif filters.state == "closed":
         where.append(closed)
     if filters.mine_id:

@@ -12,8 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit.operations import record
+from core.clients.models import Client
 from core.extensions import db
 from core.messaging import attachments as files
+from core.messaging import signals, window
 from core.messaging.models import Broadcast, BroadcastStatus, Channel
 from core.messaging.recipients import (  # noqa: F401  (describe_* and find_clients re-exported)
     Summary,
@@ -71,30 +73,32 @@ def _pipeline():
 
 
 def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at=None,
-                     attachments=(), secure=None) -> Broadcast:
+                     attachments=(), secure=None, options=None) -> Broadcast:
     """Validate, write one Broadcast (and its files), commit, and start its delivery.
 
     `secure` ({"pin": "", "lifetime_hours": 72}) sends the text through the secure portal.
+    `options` (SEND_OPTIONS) may allow email to clients with no mobile (`email_fallback`)
+    and a send in the recipients' quiet hours (`outside_window`); an `automation` send is
+    held to each recipient's sending window instead of refused.
     """
     secure_options = _secure_options(channel, secure)
+    options = {k: v for k, v in (options or {}).items() if v}
     checked = check(channel=channel, recipients=recipients, subject=subject, body=body,
                     send_at=send_at, uploads=list(attachments),
-                    secure=secure_options is not None)
+                    secure=secure_options is not None, options=options)
     broadcast = Broadcast(
         created_by_id=getattr(actor, "id", None), channel=checked.channel.value,
         subject=checked.subject, body=checked.body, recipients=checked.recipients,
         send_at=checked.send_at, status=_status_for(checked.send_at),
-        total=checked.summary.total, options={},
+        total=checked.summary.total, options=options,
     )
     db.session.add(broadcast)
     db.session.flush()
     stored = []
     try:
-        if secure_options is not None:  # content and files are kept encrypted, never sent
-            from core.secure.operations import prepare_broadcast
-
-            prepare_broadcast(broadcast, secure_options, checked.uploads)
-        else:
+        # A feature may keep the files itself (secure: encrypted, never sent).
+        features = {"secure": secure_options} if secure_options is not None else {}
+        if not _features_took_files(broadcast, features, checked.uploads):
             stored = files.store(broadcast.id, checked.uploads)
         record("broadcast.created", _audit_summary(broadcast, checked.summary), actor=actor,
                client_id=checked.recipients.get("client_id"), data={"broadcast_id": broadcast.id})
@@ -111,34 +115,54 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
 
 
 def _secure_options(channel, secure) -> dict | None:
-    """The validated secure options of a send (None for an ordinary send); or ComposeError."""
+    """The validated secure options of a send (None for an ordinary send); or ComposeError.
+
+    The secure-messages feature checks them (signals.broadcast_checking)."""
     if not secure:
         return None
-    from core.secure.operations import SecureError, check_request
-
     try:
-        return check_request(channel, secure.get("pin", ""), secure.get("lifetime_hours"),
-                             secure.get("require_pin"))
-    except SecureError as exc:
+        checked = signals.first_answer(signals.broadcast_checking, channel, feature="secure",
+                                       options=secure)
+    except ValueError as exc:
         raise ComposeError(str(exc)) from None
+    if checked is None:
+        raise ComposeError("Secure messages are not available.")
+    return checked
 
 
-def edit_scheduled(broadcast_id: int, *, actor, subject="", body="", send_at=None) -> Broadcast:
-    """Change the text or time of a send that has not gone yet, then re-plan its delivery."""
+def _features_took_files(broadcast: Broadcast, features: dict, uploads) -> bool:
+    """Let the features of a send prepare the flushed broadcast; True when one of them keeps
+    its files (signals.broadcast_preparing)."""
+    if not features:
+        return False
+    return any(signals.answers(signals.broadcast_preparing, broadcast, options=features,
+                               uploads=uploads))
+
+
+def edit_scheduled(broadcast_id: int, *, actor, subject="", body="", send_at=None,
+                   outside_window: bool | None = None) -> Broadcast:
+    """Change the text or time of a send that has not gone yet, then re-plan its delivery.
+
+    `outside_window` (None: as it was) allows or stops a send in the recipients' quiet hours."""
     broadcast = _changeable(broadcast_id)
     if (broadcast.options or {}).get("secure"):  # its text is sealed; a new send is clearer
         raise ComposeError("A secure send cannot be edited: cancel it and compose it again.")
     kinds = {a.kind for a in files.for_broadcast(broadcast_id)}  # the files stay as they are
     has_audio, has_images = files.AUDIO in kinds, files.IMAGE in kinds
+    options = dict(broadcast.options or {})
+    if outside_window is not None:
+        options.pop("outside_window", None)
+        options.update({"outside_window": True} if outside_window else {})
     checked = check(channel=broadcast.channel, recipients=broadcast.recipients, subject=subject,
                     body=body, send_at=send_at, uploads=[], has_audio=has_audio,
-                    has_images=has_images)
+                    has_images=has_images, options=options)
     changed = db.session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id, Broadcast.status.in_(CHANGEABLE),
                Broadcast.send_at > utcnow())
         .values(subject=checked.subject, body=checked.body, send_at=checked.send_at,
-                status=_status_for(checked.send_at), total=checked.summary.total)
+                status=_status_for(checked.send_at), total=checked.summary.total,
+                options=options)
     ).rowcount
     if not changed:  # it started going while the form was open
         db.session.rollback()
@@ -185,7 +209,7 @@ def _status_for(send_at: datetime) -> str:
 
 
 def check(*, channel, recipients, subject="", body="", send_at=None, uploads=(),
-          has_audio=False, has_images=False, secure=False) -> ValidSend:
+          has_audio=False, has_images=False, secure=False, options=None) -> ValidSend:
     """Every rule a send must pass, in the order a person would fix them; raises ComposeError."""
     channel = _channel(channel)
     spec = check_recipients(channel, recipients)
@@ -195,13 +219,14 @@ def check(*, channel, recipients, subject="", body="", send_at=None, uploads=(),
     has_images = has_images or any(f.kind == files.IMAGE for f in checked_files)
     _check_text(channel, subject, body, has_audio, has_images)
     when = check_send_at(send_at)
-    summary = _checked_summary(channel, spec, subject, body, when)
+    summary = _checked_summary(channel, spec, subject, body, when, options or {})
     _check_plan(channel, summary, secure)
+    _check_quiet_hours(summary, options or {})
     return ValidSend(channel, spec, subject, body, when, summary, checked_files)
 
 
 def _checked_summary(channel: Channel, spec: dict, subject: str, body: str,
-                     when: datetime) -> Summary:
+                     when: datetime, options: dict) -> Summary:
     """The plan's summary for a send being written. Up to COMPOSE_SYNC_PLAN_LIMIT appointments
     every recipient is planned here; a larger mass send is counted in SQL and only its first
     recipients are merged, so the request answers at once and the fan-out job plans the rest
@@ -209,31 +234,39 @@ def _checked_summary(channel: Channel, spec: dict, subject: str, body: str,
     ids = spec.get("appointment_ids")
     limit = current_app.config.get("COMPOSE_SYNC_PLAN_LIMIT", SYNC_PLAN_LIMIT)
     if ids is None or len(ids) <= limit:
-        return _summary(channel, spec, subject, body, when, keep=0)
-    summary = count_reachable(channel, ids)
+        return _summary(channel, spec, subject, body, when, keep=0, options=options)
+    summary = count_reachable(channel, ids, email_fallback=_fallback(options))
     if summary.sendable:
         sample = ids[:min(SAMPLE, limit)]
-        first = _summary(channel, {"appointment_ids": sample}, subject, body, when, keep=0)
+        first = _summary(channel, {"appointment_ids": sample}, subject, body, when, keep=0,
+                         options=options)
         summary.longest, summary.longest_body = first.longest, first.longest_body
         summary.worst, summary.worst_body = first.worst, first.worst_body
     return summary
 
 
-def estimate(*, channel, recipients, subject="", body="", send_at=None, keep=0) -> Summary:
+def estimate(*, channel, recipients, subject="", body="", send_at=None, keep=0,
+             options=None) -> Summary:
     """The plan of a draft for the live counter and the preview; raises ComposeError."""
     channel = _channel(channel)
     spec = check_recipients(channel, recipients)
     subject, body = _clean_text(channel, subject, body)
     _check_templates(subject, body)
-    return _summary(channel, spec, subject, body, check_send_at(send_at), keep=keep)
+    return _summary(channel, spec, subject, body, check_send_at(send_at), keep=keep,
+                    options=options or {})
 
 
 def _summary(channel: Channel, spec: dict, subject: str, body: str, when: datetime,
-             keep: int) -> Summary:
+             keep: int, options: dict | None = None) -> Summary:
     """One pass over the plan of an unsaved broadcast (never added to the session)."""
     draft = Broadcast(channel=channel.value, subject=subject, body=body, recipients=spec,
-                      send_at=when)
+                      send_at=when, options=options or {})
     return summarize(plan(draft), keep=keep)
+
+
+def _fallback(options: dict) -> bool:
+    """Whether a text may go by email to a client with no mobile (on for automated sends)."""
+    return bool(options.get("email_fallback", "automation" in options))
 
 
 def _clean_text(channel: Channel, subject: str, body: str) -> tuple[str, str]:
@@ -260,8 +293,6 @@ def check_recipients(channel: Channel, spec) -> dict:
                                "Appointments page, or send to one person.")
         return {"appointment_ids": ids}
     if spec.get("client_id"):
-        from core.clients.models import Client
-
         if db.session.get(Client, int(spec["client_id"])) is None:
             raise ComposeError("That client no longer exists. Choose another.")
         return {"client_id": int(spec["client_id"])}
@@ -353,6 +384,17 @@ def _check_plan(channel: Channel, summary: Summary, secure: bool = False) -> Non
     if summary.sendable == 0:
         reasons = ", ".join(f"{reason.lower()}: {n}" for reason, n in summary.skipped.items())
         raise ComposeError(f"No one can receive this ({reasons}). Nothing was sent.")
+
+
+def _check_quiet_hours(summary: Summary, options: dict) -> None:
+    """A one-off send that would reach someone in their quiet hours needs the override."""
+    if not summary.held or "automation" in options:
+        return
+    n = summary.held
+    raise ComposeError(
+        f"{n:,} recipient{'s are' if n != 1 else ' is'} in quiet hours at that time "
+        f"(sending window {window.current().label()}, their time). Tick “Send outside quiet "
+        "hours anyway”, or choose a later time.")
 
 
 # ---- words for people ------------------------------------------------------------------

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from core.bulk import id_in, is_postgresql
 from core.clients.models import Client
 from core.extensions import db
-from core.messaging import ratelimit
+from core.messaging import ratelimit, signals
 from core.messaging.ledger import Ledger
 from core.messaging.models import Direction, Status
 from core.messaging.transitions import (
@@ -140,11 +140,9 @@ class Attachments:
 def outgoing(due: Due, attachments: Attachments) -> Outgoing:
     """The provider's view of one message; our id is its client reference."""
     media, audio = attachments(due.broadcast_id)
-    subject, body = due.subject, due.body
-    if "/s/" in body:  # maybe a secure notice: its link token is minted now, never stored
-        from core.secure.operations import mint_link
-
-        subject, body = mint_link(due)
+    # A feature may change the text as it leaves (a secure notice's link is minted now).
+    subject, body = signals.first_answer(signals.message_sending, due, subject=due.subject,
+                                         body=due.body, default=(due.subject, due.body))
     return Outgoing(message_id=due.id, channel=due.channel, to=due.to_addr, body=body,
                     subject=subject, sender=due.from_addr, media_urls=tuple(media),
                     audio_url=audio)

@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 
 from core.bulk import Prepared, bound, insert_prepared, is_postgresql, prepare
 from core.extensions import db
+from core.messaging import signals
 from core.messaging.models import Broadcast, BroadcastStatus, Direction, Status
 from core.messaging.pipeline import (
     CHUNK,
@@ -31,6 +32,7 @@ from core.messaging.pipeline import (
     finish_broadcasts,
     trigger_time,
 )
+from core.messaging.recipients import plan
 from core.messaging.transitions import (
     BROADCASTS,
     MESSAGES,
@@ -89,12 +91,14 @@ def fan_out(broadcast_id: int) -> int:
         log.info("broadcast %s is not due, cancelled or already fanned out", broadcast_id)
         return 0
     broadcast = db.session.get(Broadcast, broadcast_id)
-    secure = bool((broadcast.options or {}).get("secure"))
+    # A feature may plan it instead (a secure send: notices with links, not the content).
+    planned = signals.first_answer(signals.broadcast_planning, broadcast)
     writer = Writer(broadcast_id)
     created, pending, batches = 0, None, Batches()
-    # A secure plan adds portal rows to this session: they commit with their messages.
-    with _submitter(threaded=is_postgresql() and not secure) as submit:
-        for chunk in _chunks(broadcast, secure):
+    # A feature's plan may add rows to this session (portal rows): they commit with their
+    # messages, so its chunks are written on this thread.
+    with _submitter(threaded=is_postgresql() and planned is None) as submit:
+        for chunk in _chunks(broadcast, planned or plan(broadcast)):
             rows = prepare(MESSAGES, NAMES, writer.rows(chunk), with_ids=True)
             created += _enqueue(batches, pending)
             if writer.cancelled:
@@ -107,17 +111,9 @@ def fan_out(broadcast_id: int) -> int:
     return created
 
 
-def _chunks(broadcast: Broadcast, secure: bool) -> Iterator[list]:
-    """The broadcast's planned recipients that have no message yet, INSERT_CHUNK at a time."""
-    from core.messaging.recipients import plan  # compose's; imports the template engine
-
+def _chunks(broadcast: Broadcast, planned: Iterator) -> Iterator[list]:
+    """The planned recipients that have no message yet, INSERT_CHUNK at a time."""
     seen = _existing_keys(broadcast.id)
-    if secure:  # notices with links instead of the content
-        from core.secure.operations import secure_plan
-
-        planned = secure_plan(broadcast)
-    else:
-        planned = plan(broadcast)
     size = FIRST_CHUNK  # the writer starts sooner; later chunks are planned while it writes
     while chunk := list(islice(planned, size)):
         yield [p for p in chunk if _key(p) not in seen] if seen else chunk

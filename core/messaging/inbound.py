@@ -21,11 +21,10 @@ from sqlalchemy.orm import make_transient_to_detached
 from core import phones
 from core.audit.models import AuditEvent
 from core.clients.models import Client, ContactMethod
-from core.conversations import unread
-from core.conversations.models import PendingInbound
 from core.extensions import db
 from core.jobs import queue, redis
-from core.messaging.models import Channel, Direction, Message, MessageEvent, Status
+from core.messaging import signals
+from core.messaging.models import Channel, Direction, Message, MessageEvent, PendingInbound, Status
 from core.messaging.segments import count
 from core.types import utcnow
 
@@ -86,7 +85,7 @@ def trigger_drain(*, bump_unread: bool = False, force: bool = False) -> bool:
     try:
         with redis().pipeline(transaction=False) as pipe:  # one round trip, no MULTI
             if bump_unread:
-                unread.bump(pipe)  # the nav badges recount at their next poll
+                signals.inbound_stored.send(pipe)  # e.g. the nav badges recount
             pipe.set(DRAIN_FLAG, "1", nx=True, ex=FLAG_TTL)
             raised = pipe.execute()[-1]
             if not (raised or force):

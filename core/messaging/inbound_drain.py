@@ -11,15 +11,15 @@ rows held: once HOLD has passed the sweeper triggers a drain that takes them aga
 
 import logging
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
 from core.clients.models import Client
-from core.conversations import autoresponse as auto
 from core.extensions import db
 from core.jobs import redis
+from core.messaging import signals
 from core.messaging.inbound import DRAIN_FLAG, PROCESSED, QUEUE_ROWS, trigger_drain
 from core.messaging.models import Message, Status
 from core.messaging.transitions import write_events
@@ -70,7 +70,7 @@ def handle_batch(ids: list[int]) -> int:
     only the failing one is left for later. Their replies then go to delivery together."""
     from core.messaging.pipeline import enqueue_delivery
 
-    with auto.switches_read_once(), _kept_across_commits():
+    with _features_batch(), _kept_across_commits():
         messages, _clients = _load(ids)  # held: the session keeps only weak references
         try:
             handled, replies = _together(ids, messages)
@@ -80,6 +80,15 @@ def handle_batch(ids: list[int]) -> int:
             handled, replies = _one_by_one(ids)
     enqueue_delivery(replies)  # committed and held: the sweeper re-arms them if this is lost
     return handled
+
+
+@contextmanager
+def _features_batch():
+    """The context managers the features want around a batch (signals.inbound_batch)."""
+    with ExitStack() as stack:
+        for manager in signals.answers(signals.inbound_batch):
+            stack.enter_context(manager)
+        yield
 
 
 @contextmanager
@@ -134,13 +143,14 @@ def _still_queued(message_id: int) -> bool:
 
 
 def _handle(message_id: int, message: Message | None) -> list[int]:
-    """Two-way texting's handling of one message, marked processed and unqueued (the caller
-    commits); the ids of the replies it wrote."""
-    from core.conversations.operations import handle_inbound  # conversations imports messaging
-
-    with auto.collect_replies() as replies:
-        detail = handle_inbound(message) if message is not None else ""
-    _mark(message_id, detail, processed=message is not None)
+    """The features' handling of one message (signals.inbound_received: two-way texting),
+    marked processed and unqueued (the caller commits); the ids of the replies they wrote."""
+    details, replies = [], []
+    if message is not None:
+        for handled in signals.answers(signals.inbound_received, message):
+            details.append(handled.detail)
+            replies += handled.replies
+    _mark(message_id, "; ".join(details), processed=message is not None)
     return replies
 
 

@@ -197,3 +197,21 @@ class InboundPart(db.Model):
     message_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("messages.id", ondelete="SET NULL"))
     closed: Mapped[bool] = mapped_column(default=False)
+
+
+class PendingInbound(db.Model):
+    """An inbound message stored but not yet handled (the inbound drain's queue).
+
+    The webhook writes this row with the message; the drain job claims rows (held_until),
+    handles them, and deletes each row in the commit that marks its message processed, so
+    the table holds only work that is due: the sweeper re-triggers whatever waits too long.
+    """
+
+    __tablename__ = "inbound_queue"
+
+    message_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)

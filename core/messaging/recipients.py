@@ -23,7 +23,7 @@ from core.appointments.models import Appointment
 from core.bulk import int_array, is_postgresql
 from core.clients.models import Client, ContactMethod
 from core.extensions import db
-from core.messaging import segments
+from core.messaging import segments, window
 from core.messaging.models import Channel
 from core.messaging.templating import business_values, business_zone, compile_template, context_for
 from core.types import utcnow
@@ -39,6 +39,8 @@ SKIP_INVALID_NUMBER = "Invalid number"
 SKIP_LANDLINE = "Landline cannot receive texts"
 SKIP_DUPLICATE = "Duplicate"
 SKIP_TOO_LONG = "Too long once merged"
+DEFAULT_SUBJECT = "Message from {{ business_name }}"  # an email sent in place of a text
+QUIET_HELD, QUIET_OUTSIDE = "held", "outside"
 PHONE_CHANNELS = {Channel.SMS, Channel.MMS, Channel.VOICE}
 TEXT_CHANNELS = {Channel.SMS, Channel.MMS}
 
@@ -55,6 +57,8 @@ class Planned:
     body: str
     skip_reason: str | None
     send_at: datetime
+    zone: str = ""  # the recipient's time zone (texts and calls)
+    quiet: str = ""  # QUIET_HELD: waits for the sending window; QUIET_OUTSIDE: goes anyway
 
 
 class Recipient(NamedTuple):
@@ -69,6 +73,7 @@ class Recipient(NamedTuple):
     contact_method: str
     opted_out: bool
     mobile_kind: str | None = None  # stored with the number; None: work it out
+    timezone: str | None = None
     appointment_id: int | None = None
     start_at: datetime | None = None
     staff: str = ""
@@ -88,6 +93,7 @@ _CLIENT_COLUMNS = (
     Client.contact_method,
     Client.opted_out,
     Client.mobile_kind,
+    Client.timezone,
 )
 _APPOINTMENT_COLUMNS = (
     Appointment.id.label("appointment_id"),
@@ -100,19 +106,24 @@ _APPOINTMENT_COLUMNS = (
 )
 
 
-def plan(broadcast) -> Iterator[Planned]:
-    """Every recipient of `broadcast` in order, with the rendered text or why it is skipped."""
+def plan(broadcast, now: datetime | None = None) -> Iterator[Planned]:
+    """Every recipient of `broadcast` in order, with the rendered text or why it is skipped.
+
+    The client's contact method picks each row's channel (`route`), and a text or call that
+    would reach someone in their quiet hours waits for their window (`Timing`)."""
     channel = Channel(broadcast.channel)
+    options = broadcast.options or {}
+    fallback = bool(options.get("email_fallback", "automation" in options))
     body = compile_template(broadcast.body)
-    subject = compile_template(broadcast.subject if channel == Channel.EMAIL else "")
+    subject = compile_template(broadcast.subject or DEFAULT_SUBJECT)
     zone, business = business_zone(), business_values()
     fields = tuple(body.fields | subject.fields)  # only these are computed for each recipient
-    now = utcnow()
-    send_at = broadcast.send_at if broadcast.send_at and broadcast.send_at > now else now
+    timing = Timing(broadcast, zone, now or utcnow())
     seen: set[tuple] = set()
     rendered: dict[tuple, tuple[str, str]] = {}
     for person in recipients_of(broadcast.recipients or {}):
-        to_addr, reason = resolve_address(channel, person)
+        goes_by = route(channel, person, fallback)
+        to_addr, reason = resolve_address(goes_by, person)
         context = context_for(person, person, zone=zone, business=business, fields=fields)
         # Recipients with the same values get the same text: "Hi Anna" is rendered once.
         key = tuple(context.values())
@@ -122,14 +133,58 @@ def plan(broadcast) -> Iterator[Planned]:
             if len(rendered) < RENDER_CACHE:
                 rendered[key] = texts
         title, text = texts
-        if reason is None and channel in TEXT_CHANNELS and len(text) > segments.MAX_SMS_CHARS:
+        title = title if goes_by == Channel.EMAIL else ""
+        if reason is None and goes_by in TEXT_CHANNELS and len(text) > segments.MAX_SMS_CHARS:
             reason = SKIP_TOO_LONG  # compose refuses this up front; a mass send skips the one
         if reason is None:
             reason = _duplicate(seen, person, to_addr, title, text)
+        send_at, quiet, their_zone = timing.of(goes_by, person, reason)
         yield Planned(
-            person.client_id, person.appointment_id, channel.value, to_addr, title, text, reason,
-            send_at,
+            person.client_id, person.appointment_id, goes_by.value, to_addr, title, text,
+            reason, send_at, their_zone, quiet,
         )
+
+
+def route(channel: Channel, person: Recipient, email_fallback: bool = False) -> Channel:
+    """The channel one recipient gets: a text goes by email to a client whose contact method
+    is Email, or who has no mobile when the send allows email instead (`email_fallback`)."""
+    if channel != Channel.SMS or not person.email or person.client_id is None:
+        return channel
+    if person.contact_method == ContactMethod.EMAIL:
+        return Channel.EMAIL
+    if email_fallback and not person.mobile:
+        return Channel.EMAIL
+    return channel
+
+
+class Timing:
+    """When each recipient's message goes: the broadcast's time, or, for a text or call that
+    falls in the recipient's quiet hours, the start of their window. A broadcast whose
+    options say `outside_window` goes at its time anyway (the row is marked "outside")."""
+
+    def __init__(self, broadcast, zone, now: datetime):
+        self.send_at = broadcast.send_at if broadcast.send_at and broadcast.send_at > now else now
+        self.override = bool((broadcast.options or {}).get("outside_window"))
+        self.window = window.current()
+        self.zone = zone
+        self.by_zone: dict = {}  # one answer per zone: every row has the same send_at
+
+    def of(self, channel: Channel, person: Recipient, reason: str | None):
+        """(send_at, quiet, zone name): quiet is "", "held" or "outside"."""
+        if reason is not None or channel not in PHONE_CHANNELS:
+            return self.send_at, "", ""
+        zone = window.zone_for(person.timezone, person.mobile, self.zone)
+        answer = self.by_zone.get(zone)
+        if answer is None:
+            answer = self.by_zone[zone] = self._in(zone)
+        return answer
+
+    def _in(self, zone):
+        if self.window.is_open(self.send_at, zone):
+            return self.send_at, "", zone.key
+        if self.override:
+            return self.send_at, QUIET_OUTSIDE, zone.key
+        return self.window.next_open(self.send_at, zone), QUIET_HELD, zone.key
 
 
 def recipients_of(spec: dict) -> Iterator[Recipient]:
@@ -252,6 +307,9 @@ class Summary:
     worst_body: str = ""
     longest: int = 0  # characters of the longest rendered text
     longest_body: str = ""
+    held: int = 0  # texts and calls that wait for the recipient's sending window
+    outside: int = 0  # texts and calls that go in quiet hours (the send overrides them)
+    channels: Counter = field(default_factory=Counter)  # channel -> messages that go by it
 
     @property
     def more(self) -> int:
@@ -271,6 +329,9 @@ def summarize(planned: Iterable[Planned], keep: int = 200) -> Summary:
             summary.skipped[row.skip_reason] += 1
             continue
         summary.sendable += 1
+        summary.channels[row.channel] += 1
+        summary.held += row.quiet == QUIET_HELD
+        summary.outside += row.quiet == QUIET_OUTSIDE
         if len(row.body) > summary.longest or not summary.longest_body:
             summary.longest, summary.longest_body = len(row.body), row.body
         if row.channel in TEXT_CHANNELS:
@@ -286,16 +347,19 @@ def _measure(summary: Summary, body: str) -> None:
         summary.worst, summary.worst_body = info, body
 
 
-def count_reachable(channel: Channel, appointment_ids: list[int]) -> Summary:
+def count_reachable(channel: Channel, appointment_ids: list[int],
+                    email_fallback: bool = False) -> Summary:
     """A mass send's counts straight from SQL, without merging a text or checking a number:
     total recipients, and those skipped for Do Not Contact, opt-out or a missing address.
     (Invalid numbers, landlines, duplicates and over-long texts are found by the fan-out.)"""
     summary = Summary()
-    no_address = Client.email if channel == Channel.EMAIL else Client.mobile
     dnc = Client.contact_method == ContactMethod.DO_NOT_CONTACT.value
+    by_email = _goes_by_email(channel, email_fallback)
+    no_address = Client.email if channel == Channel.EMAIL else Client.mobile
     # An opt-out is a STOP to texts and calls; email still goes.
-    opted_out = false() if channel == Channel.EMAIL else (Client.opted_out.is_(True) & ~dnc)
-    missing = (func.coalesce(no_address, "") == "") & ~dnc & ~opted_out
+    opted_out = false() if channel == Channel.EMAIL else (
+        Client.opted_out.is_(True) & ~dnc & ~by_email)
+    missing = (func.coalesce(no_address, "") == "") & ~dnc & ~opted_out & ~by_email
     columns = (func.count(), func.count().filter(dnc), func.count().filter(opted_out),
                func.count().filter(missing))
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
@@ -313,6 +377,17 @@ def count_reachable(channel: Channel, appointment_ids: list[int]) -> Summary:
                 summary.skipped[reason] += n
     summary.sendable = summary.total - sum(summary.skipped.values())
     return summary
+
+
+def _goes_by_email(channel: Channel, email_fallback: bool):
+    """SQL for `route`: the clients a text reaches by email instead."""
+    if channel != Channel.SMS:
+        return false()
+    has_email = func.coalesce(Client.email, "") != ""
+    wants = Client.contact_method == ContactMethod.EMAIL.value
+    if email_fallback:
+        wants = wants | (func.coalesce(Client.mobile, "") == "")
+    return has_email & wants
 
 
 def _id_groups(ids: list[int]):

@@ -32,6 +32,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from core.extensions import db
 from core.jobs import QUEUES, queue, redis
+from core.messaging import signals
 from core.messaging.fanout import STALE_AFTER
 from core.messaging.ledger import release_unsent_claims
 from core.messaging.models import BroadcastStatus, Direction, Status
@@ -87,12 +88,13 @@ def sweep(now: datetime | None = None) -> dict[str, int]:
             "requeued": _requeue_due(now),
             "fan_outs": _restart_broadcasts(now),
             "finished": finish_broadcasts(),
-            "secure_purged": _purge_secure(now),
             "inbound": _rearm_inbound(now),
             "partial_texts": expire_waiting(now),
             "mms_media": _rearm_media(now),
         }
         note_sweep()
+        for counts in signals.answers(signals.sweeping, now):  # the features' own re-arming
+            done.update(counts)
     finally:
         try:
             lock.release()
@@ -225,9 +227,3 @@ def _rearm_media(now: datetime) -> int:
 
     return rearm(now)
 
-
-def _purge_secure(now: datetime) -> int:
-    """Secure messages past expiry whose purge job was lost (Redis flushed, worker down)."""
-    from core.secure.lifecycle import purge_expired
-
-    return purge_expired(now)

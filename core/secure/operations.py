@@ -225,15 +225,13 @@ def secure_plan(broadcast: Broadcast):
     expires_at = _expiry(broadcast, opts)
     content_draft = Broadcast(channel=broadcast.channel, subject=clear["subject"],
                               body=clear["body"], recipients=broadcast.recipients,
-                              send_at=broadcast.send_at)
-    cfg = config()
-    email = broadcast.channel == Channel.EMAIL
-    notice_draft = Broadcast(
-        channel=broadcast.channel, subject=LINK_FIELD.sub(LINK_MARK, cfg["email_subject"]),
-        body=LINK_FIELD.sub(LINK_MARK, cfg["email_body" if email else "sms_body"]),
-        recipients=broadcast.recipients, send_at=broadcast.send_at)
+                              send_at=broadcast.send_at, options=broadcast.options)
     existing = _existing_keys(broadcast.id)
-    for content, notice in zip(plan(content_draft), plan(notice_draft), strict=True):
+    notices = zip(plan(_notice_draft(broadcast, Channel(broadcast.channel))),
+                  plan(_notice_draft(broadcast, Channel.EMAIL)), strict=True)
+    for content, (notice, email_notice) in zip(plan(content_draft), notices, strict=True):
+        if content.channel == Channel.EMAIL:  # a client who prefers email gets the email notice
+            notice = email_notice
         key = (content.client_id, content.appointment_id, content.to_addr)
         # The content is read in the portal, so only the notice must fit in a text.
         reason = notice.skip_reason if content.skip_reason == SKIP_TOO_LONG else (
@@ -244,7 +242,7 @@ def secure_plan(broadcast: Broadcast):
             continue
         db.session.add(SecureMessage(
             broadcast_id=broadcast.id, client_id=content.client_id,
-            appointment_id=content.appointment_id, channel=broadcast.channel,
+            appointment_id=content.appointment_id, channel=content.channel,
             to_addr=content.to_addr, token_hash=dead_hash(), pin_hash=opts.get("pin_hash"),
             content=settings.encrypt(json.dumps({"subject": content.subject,
                                                  "body": content.body})),
@@ -252,6 +250,16 @@ def secure_plan(broadcast: Broadcast):
         link = link_url(SLOT)  # the real token is minted as the notice goes out
         yield replace(content, subject=notice.subject.replace(LINK_MARK, link),
                       body=notice.body.replace(LINK_MARK, link))
+
+
+def _notice_draft(broadcast: Broadcast, channel: Channel) -> Broadcast:
+    """The notice of a secure send as a draft to plan: the email or the text notice."""
+    cfg = config()
+    email = channel == Channel.EMAIL
+    return Broadcast(
+        channel=channel.value, subject=LINK_FIELD.sub(LINK_MARK, cfg["email_subject"]),
+        body=LINK_FIELD.sub(LINK_MARK, cfg["email_body" if email else "sms_body"]),
+        recipients=broadcast.recipients, send_at=broadcast.send_at, options=broadcast.options)
 
 
 def _existing_keys(broadcast_id: int) -> set[tuple]:

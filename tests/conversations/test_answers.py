@@ -42,14 +42,26 @@ def test_yes_confirms_the_single_pending_appointment(make_client, make_appointme
     assert "didn't understand" in phone_texts(ann.mobile)[-1]
 
 
-def test_no_cancels_the_single_pending_appointment(make_client, make_appointment, run_worker):
+def test_no_declines_and_cancels_only_when_settings_say_so(make_client, make_appointment,
+                                                          run_worker):
     ann = make_client(mobile="+12025550001")
     visit = make_appointment(client=ann)
     send_reply(ann.mobile, "no")
     run_worker()
-    assert db.session.get(Appointment, visit.id).status == "cancelled"
-    assert "appointment.cancelled" in [e.action for e in history(appointment_id=visit.id)]
-    assert "is cancelled" in phone_texts(ann.mobile)[0]
+    visit = db.session.get(Appointment, visit.id)
+    assert (visit.status, visit.confirmation_status) == ("scheduled", "declined")
+    assert "appointment.declined" in [e.action for e in history(appointment_id=visit.id)]
+    assert "We will be in touch" in phone_texts(ann.mobile)[0]
+
+    _switch(confirmation_cancel_on_no=True)
+    ben = make_client(mobile="+12025550002")
+    other = make_appointment(client=ben)
+    send_reply(ben.mobile, "NO")
+    run_worker()
+    other = db.session.get(Appointment, other.id)
+    assert (other.status, other.confirmation_status) == ("cancelled", "declined")
+    assert "appointment.cancelled" in [e.action for e in history(appointment_id=other.id)]
+    assert "is cancelled" in phone_texts(ben.mobile)[0]
 
 
 def test_several_pending_ask_for_a_code_and_yes_2_confirms_the_second(
