@@ -11,6 +11,7 @@ def connect(app) -> None:
     signals.inbound_stored.connect(_bump_unread)
     signals.inbound_batch.connect(_batch)
     signals.inbound_received.connect(_received)
+    signals.network_opt_out.connect(_network_opt_out)
 
 
 def _bump_unread(pipe):
@@ -29,3 +30,8 @@ def _received(message):
     with auto.collect_replies() as replies:
         detail = operations.handle_inbound(message)
     return signals.Handled(detail, replies)
+
+
+def _network_opt_out(message, *, detail: str) -> None:
+    """The network reports the recipient refuses this service: opt the number out as STOP."""
+    operations.network_opt_out(message, detail)

@@ -130,6 +130,20 @@ def opt_out(client: Client, message: Message | None = None) -> str:
     return f"Opted out; {skipped} queued message(s) skipped"
 
 
+def network_opt_out(message: Message, detail: str) -> None:
+    """The network says the recipient asked not to receive messages from this service: opt the
+    number out (every client sharing it) as STOP does, queued texts skipped, no confirmation."""
+    people = db.session.scalars(select(Client).where(Client.mobile == message.to_addr))
+    for person in people:
+        if person.opted_out:
+            continue
+        person.opted_out, person.opted_out_at = True, utcnow()
+        cancelled = skip_queued(person)
+        record("client.opted_out", f"{person.name}: the network reports they asked not to "
+               f"receive messages from this service ({detail or 'opted out'}); "
+               f"{cancelled} queued cancelled", client_id=person.id, message_id=message.id)
+
+
 def sharing_number(client: Client) -> list[Client]:
     """The client and every other client with the same mobile: STOP is about the phone."""
     if not client.mobile:

@@ -19,6 +19,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 
 from core.audit.operations import record
 from core.extensions import db
+from core.messaging import signals
 from core.messaging.models import Message, MessageEvent, MessagePart, Status
 from core.messaging.transitions import MESSAGES, label, write_events
 from core.ops.metrics import RECORDER
@@ -66,7 +67,7 @@ def apply_receipt(*, provider: str, provider_id: str, status: str, code: str = "
     if outcome:
         _record_outcome(message.id, code, outcome, at)
     if opted_out and message.to_addr:
-        _carrier_opt_out(message, detail)
+        signals.network_opt_out.send(message, detail=detail)
     db.session.commit()
     RECORDER.flush()  # a no-op unless this receipt counted a delivery
     return True
@@ -189,23 +190,6 @@ def _record_outcome(message_id: int, code: str, outcome: str, at: datetime) -> N
     db.session.execute(update(MESSAGES).where(MESSAGES.c.id == message_id,
                                               MESSAGES.c.status == Status.DELIVERED)
                        .values(reason=outcome[:300]))
-
-
-def _carrier_opt_out(message: Message, detail: str) -> None:
-    """The network says the recipient asked not to receive messages from this service: opt the
-    number out (every client sharing it) as STOP does, queued texts skipped, no confirmation."""
-    from core.clients.models import Client
-    from core.conversations.operations import skip_queued  # conversations imports messaging
-
-    people = db.session.scalars(select(Client).where(Client.mobile == message.to_addr))
-    for person in people:
-        if person.opted_out:
-            continue
-        person.opted_out, person.opted_out_at = True, utcnow()
-        cancelled = skip_queued(person)
-        record("client.opted_out", f"{person.name}: the network reports they asked not to "
-               f"receive messages from this service ({detail or 'opted out'}); "
-               f"{cancelled} queued cancelled", client_id=person.id, message_id=message.id)
 
 
 def _audit(message: Message, target: Status, detail: str) -> None:

@@ -51,6 +51,12 @@ answers, auto-responses) and returns Handled(detail, reply_ids): the replies it 
 drain's transaction, which the drain hands to delivery after its commit.""")
 
 
+network_opt_out = _signals.signal("network-opt-out", doc="""
+A delivery receipt says the recipient asked not to receive messages from this service (SMS
+err-code 9, Messages 1240). Sender: the Message; kwarg `detail`. Two-way texting opts the
+number out as STOP does, without a confirmation text.""")
+
+
 class Handled(NamedTuple):
     """What a receiver of `inbound_received` did with a message."""
 
