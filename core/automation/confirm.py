@@ -15,21 +15,25 @@ def send_confirmation(appointment_ids: list[int], *, channel: str, subject: str,
                       actor=None) -> Broadcast:
     """Validate (as Compose does), write one broadcast, mark the appointments as awaiting a
     reply in the same transaction, commit, then start it; raises compose.ComposeError."""
+    # Sent by hand, but it waits for the recipients' sending window like a rule's request
+    # (it asks for an answer: not at 22:00), and falls back to email as automation does.
+    options = {"confirmation": {"manual": True},
+               "automation": {"kind": "confirmation", "manual": True}}
     checked = compose.check(channel=channel, recipients={"appointment_ids": appointment_ids},
-                            subject=subject, body=body)
+                            subject=subject, body=body, options=options)
     ids = checked.recipients["appointment_ids"]
     broadcast = Broadcast(
         created_by_id=getattr(actor, "id", None), channel=checked.channel.value,
         subject=checked.subject, body=checked.body, recipients=checked.recipients,
         status=BroadcastStatus.PENDING.value, total=checked.summary.total,
-        options={"confirmation": {"manual": True}},
+        options=options,
     )
     db.session.add(broadcast)
     db.session.flush()
-    mark_requested_in_chunks(ids)
-    for appointment_id in ids[:1000]:  # one line each on the appointments' history
-        record("confirmation.requested", "Confirmation requested", actor=actor,
-               appointment_id=appointment_id, data={"broadcast_id": broadcast.id})
+    mark_requested_in_chunks(ids)  # audits each appointment as awaiting a reply
+    record("confirmation.requested", f"Confirmation requested for {len(ids)} appointment(s)",
+           actor=actor, appointment_id=ids[0] if len(ids) == 1 else None,
+           data={"broadcast_id": broadcast.id, "appointments": len(ids)})
     db.session.commit()
     set_committed_value(broadcast, "recipients", checked.recipients)
     start_broadcast(broadcast.id)

@@ -210,3 +210,33 @@ def test_rule_changes_and_runs_are_listed(client_for, make_rule, make_appointmen
     html = client.get("/automation/rules").get_data(as_text=True)
     assert "Rule “Soon” switched off" in html
     assert "Rule “Soon” planned 1 message(s) (Run now)" in html
+
+
+def test_a_confirmation_sent_by_hand_in_quiet_hours_waits_for_the_window(
+        client_for, make_template, make_client, make_appointment):
+    """Asked at night, the request is accepted and waits for 08:00 in the client's zone."""
+    from zoneinfo import ZoneInfo
+
+    from core import settings
+
+    new_york = ZoneInfo("America/New_York")
+    here = datetime.now(UTC).astimezone(new_york)
+    opens = (here + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    settings.set("sending_window_start", f"{opens:%H}:00")
+    settings.set("sending_window_end", f"{(here + timedelta(hours=3)):%H}:00")
+    db.session.commit()
+    make_template(kind="confirmation", name="Confirm", body="Confirm? {{ reply_hint }}")
+    appointment = make_appointment(
+        client=make_client(timezone="America/New_York"),
+        start_at=datetime.now(UTC) + timedelta(days=3))
+    response = client_for(Role.EDIT).post(
+        f"/automation/appointments/{appointment.id}/confirm",
+        data={"visit": appointment.id, "template_id": 1, "channel": "sms",
+              "body": "Confirm? {{ reply_hint }}"})
+    assert response.status_code == 303
+    from core.messaging.fanout import fan_out
+
+    fan_out(db.session.scalar(select(Broadcast.id)))
+    message = db.session.scalars(select(Message)).one()
+    assert message.status == "queued"
+    assert message.send_at.astimezone(new_york).replace(second=0, microsecond=0) == opens
