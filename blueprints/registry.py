@@ -23,6 +23,7 @@ BLUEPRINTS = [
     "system",
     "templates_",
     "automation",
+    "team",
 ]
 
 

@@ -79,6 +79,9 @@ SPECS = {
         # Import (core.appointments.importing): the business's own addresses, never a client.
         Spec("import_own_addresses"),
         Spec("import_mappings", kind=dict, default=None),  # CSV header signature -> mapping
+        # Staff chat (core.team): how long messages are kept; the group told of client replies.
+        Spec("team_retention_days", kind=int, default=365),
+        Spec("team_announce_chat_id", kind=int, default=0),
     )
 }
 
