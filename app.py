@@ -17,6 +17,7 @@ from core.automation import hooks as automation_hooks
 from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from core.ops import logs, metrics
+from core.team import hooks as team_hooks
 
 
 @event.listens_for(Engine, "connect")
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_hooks(app: Flask) -> None:
     app.before_request(enforce_access)
     automation_hooks.connect()  # reschedules and cancellations stop automated messages
+    team_hooks.connect()  # new unassigned client replies are announced in a staff chat
 
     @app.after_request
     def security_headers(response):

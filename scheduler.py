@@ -8,6 +8,7 @@ from rq import cron
 from core.appointments.importing.tasks import sync_due_feeds
 from core.automation.tasks import run_rules
 from core.messaging.tasks import sweep
+from core.team.tasks import purge_old_messages
 
 # The delivery sweeper: re-enqueue due messages no job holds, reconcile sends a dead worker
 # left, restart broadcasts whose trigger Redis lost. On "high" so a backlog never delays it.
@@ -19,3 +20,6 @@ cron.register(run_rules, "high", interval=60, job_timeout=600, result_ttl=600)
 
 # Calendar feeds (core.appointments.importing): each due feed gets its own sync job on "low".
 cron.register(sync_due_feeds, "low", interval=60, job_timeout=60, result_ttl=600)
+
+# Staff chat retention (core.team): purge messages older than the Admin's setting, daily.
+cron.register(purge_old_messages, "low", interval=86400, job_timeout=600, result_ttl=600)

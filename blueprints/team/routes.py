@@ -26,7 +26,8 @@ def _team_badge():
     """Templates call team_unread() only where the nav badge is drawn."""
     return {"team_unread": lambda: queries.unread_total(current_user.id),
             "team_version": lambda: live.version(live.user_key(current_user.id)),
-            "client_last": cards.client_last}
+            "client_last": cards.client_last,
+            "team_chats": lambda: queries.chat_list(current_user)}
 
 
 @bp.app_template_filter("team_text")

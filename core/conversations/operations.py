@@ -20,6 +20,7 @@ from core.conversations.keywords import Kind, parse
 from core.conversations.models import AppointmentAnswer, Conversation
 from core.extensions import db
 from core.messaging.models import Channel, Direction, Message, Status
+from core.messaging.signals import inbound_received
 from core.messaging.transitions import write_events
 from core.types import utcnow
 
@@ -46,6 +47,7 @@ def handle_inbound(message: Message) -> str:
     if client is None or message.channel not in TEXTS:
         return "Received; no automatic action"
     _reopen(client.id)
+    inbound_received.send(message)  # e.g. the staff chat announces unassigned replies
     parsed = parse(message.body)
     kind = parsed.kind
     if kind == Kind.YES and client.opted_out:
