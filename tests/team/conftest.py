@@ -5,6 +5,12 @@ import pytest
 from core.auth.models import Role
 from core.extensions import db
 from core.team import operations
+from tests.browser.conftest import (  # noqa: F401
+    browser_context_args,
+    browser_type_launch_args,
+    live_server,
+    signed_in,
+)
 
 
 @pytest.fixture
