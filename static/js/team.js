@@ -40,7 +40,10 @@
     if (!pane) return;
     const last = Number(pane.dataset.last || 0);
     if (seenLast !== null && last > seenLast) notify(pane, seenLast);
-    if (seenLast === null || last > seenLast) pane.scrollTop = pane.scrollHeight;
+    if (seenLast === null || last > seenLast) {
+      pane.scrollTop = pane.scrollHeight;
+      requestAnimationFrame(() => { pane.scrollTop = pane.scrollHeight; });
+    }
     seenLast = last;
   }
 
@@ -48,7 +51,6 @@
     const chat = chatPane();
     if (!chat || document.hasFocus()) return;  // the tab is focused on this chat
     if (document.querySelector(".dnd-on")) return;
-    const me = chat.dataset.me;
     pane.querySelectorAll("article.team-msg:not(.mine)").forEach((m) => {
       if (Number(m.dataset.id) <= after) return;
       if (chat.dataset.kind !== "direct" && m.dataset.mention !== "1") return;
@@ -58,7 +60,6 @@
       }
       if (localStorage.getItem(soundKey) === "1") beep();
     });
-    void me;
   }
 
   function beep() {
@@ -83,6 +84,10 @@
     stickToBottom();
   }
   document.addEventListener("DOMContentLoaded", setup);
+  window.addEventListener("load", () => {
+    const pane = document.getElementById("team-messages");
+    if (pane) pane.scrollTop = pane.scrollHeight;
+  });
   document.addEventListener("htmx:afterSettle", (e) => {
     if (e.detail.elt.id === "team-messages" || e.detail.elt.id === "team-composer") stickToBottom();
     if (e.detail.elt.id === "team-composer") {
