@@ -124,6 +124,7 @@ ACCESS = {
     "team.create_group": Role.EDIT,
     "team.chat": Role.READ_ONLY,
     "team.messages": Role.READ_ONLY,
+    "team.seen": Role.READ_ONLY,
     "team.send": Role.READ_ONLY,
     "team.edit": Role.READ_ONLY,
     "team.delete": Role.READ_ONLY,

@@ -146,6 +146,20 @@ def messages(chat_id):
         chat, member, from_id=request.args.get("from", type=int)))
 
 
+@bp.route("/<int:chat_id>/seen")
+@requires(Role.READ_ONLY)
+def seen(chat_id):
+    """The read receipts of one's own messages (polled; 204 while nobody read further)."""
+    chat, _ = _chat_or_404(chat_id)
+    version = live.version(live.seen_key(chat.id))
+    if request.args.get("v") == version:
+        return "", 204
+    items = queries.messages(chat.id, from_id=request.args.get("from", type=int))
+    return render_template("team/_seen.html", **_decorate(chat, items), seen_version=version,
+                           receipts_oob=True,
+                           first_id=items[0].id if items else None)
+
+
 def _messages_context(chat, member, from_id=None) -> dict:
     items = queries.messages(chat.id, from_id=from_id)
     if items and request.args.get("seen") != "0":
@@ -153,6 +167,7 @@ def _messages_context(chat, member, from_id=None) -> dict:
     context = _decorate(chat, items)
     first = items[0].id if items else None
     context.update(chat_version=live.version(live.chat_key(chat.id)), first_id=first,
+                   seen_version=live.version(live.seen_key(chat.id)),
                    earlier=queries.has_earlier(chat.id, first), member=member)
     return context
 

@@ -19,6 +19,10 @@ def chat_key(chat_id: int) -> str:
     return f"team:v:chat:{chat_id}"
 
 
+def seen_key(chat_id: int) -> str:
+    return f"team:v:seen:{chat_id}"
+
+
 def user_key(user_id: int) -> str:
     return f"team:v:user:{user_id}"
 

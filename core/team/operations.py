@@ -172,7 +172,9 @@ def mark_read(member: Member, up_to: int) -> bool:
         return False
     member.read_up_to = up_to
     db.session.commit()
-    live.bump(member.chat_id, [member.user_id])
+    # Only the read receipts and the reader's own badge change: the message panes of the
+    # others stay current (no re-render cascade), their receipts poll the seen key.
+    live.bump_keys([live.seen_key(member.chat_id), live.user_key(member.user_id)])
     return True
 
 

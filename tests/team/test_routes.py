@@ -144,3 +144,17 @@ def test_admin_settings_and_none_role_sees_no_team(staff, client_for):
     from core import settings
     assert settings.get("team_retention_days") == 30
     assert 'id="nav-team"' not in client_for(Role.NONE).get("/").get_data(as_text=True)
+
+
+def test_read_receipts_poll_apart_from_the_messages(staff, group):
+    ann, bob = staff(name="Ann Lee"), staff(name="Bob Stone")
+    chat = group(ann.user, [bob.user])
+    ann.post(f"/team/{chat.id}/send", data={"body": "Lunch?"})
+    page = ann.get(f"/team/{chat.id}").get_data(as_text=True)
+    seen = re.search(r'id="team-seen" hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    messages = re.search(r'id="team-messages"[^>]*hx-get="([^"]+)"', page, re.S).group(1)
+    assert ann.get(seen, headers=HX).status_code == 204
+    bob.get(f"/team/{chat.id}")  # Bob reads it
+    receipts = ann.get(seen, headers=HX).get_data(as_text=True)
+    assert 'hx-swap-oob="true"' in receipts and "Seen by 1" in receipts
+    assert ann.get(messages.replace("&amp;", "&"), headers=HX).status_code == 204
