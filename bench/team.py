@@ -26,6 +26,17 @@ from core.team import operations
 
 BROWSERS, POLL, SLOW_POLL, SEND_EVERY = 50, 1.0, 3.0, 2.0
 V = re.compile(r'id="team-messages"[^>]*hx-get="([^"]+)"', re.S)
+BADGE = re.compile(r'id="nav-team"[^>]*hx-get="([^"]+)"', re.S)
+LIST = re.compile(r'id="team-list"[^>]*hx-get="([^"]+)"', re.S)
+SEEN = re.compile(r'id="team-seen" hx-get="([^"]+)"', re.S)
+
+
+def follow(http, base: str, url: str, pattern) -> str:
+    """One htmx poll: GET `url`; on 200 the next url is the one the new fragment carries."""
+    answer = http.get(base + url, headers={"HX-Request": "true"})
+    if answer.status_code == 200:
+        return pattern.search(answer.text).group(1).replace("&amp;", "&")
+    return url
 
 
 def cpu_seconds(pid: int) -> float:
@@ -53,7 +64,7 @@ def start_server(app, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8",
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT, start_new_session=True, stderr=subprocess.DEVNULL)
+        cwd=ROOT, start_new_session=True, stderr=_log())
     for _ in range(200):
         try:
             requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -61,6 +72,12 @@ def start_server(app, port: int) -> subprocess.Popen:
         except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError("gunicorn did not start")
+
+
+def _log():
+    """The server's request log goes to BENCH_TEAM_LOG when set (to see per-route times)."""
+    path = os.environ.get("BENCH_TEAM_LOG")
+    return open(path, "w") if path else subprocess.DEVNULL  # noqa: SIM115 (the server owns it)
 
 
 def cookies(app, users) -> list[str]:
@@ -77,14 +94,23 @@ class Browser(threading.Thread):
         self.http = requests.Session()
         self.http.cookies.set("session", cookie)
         self.base, self.chat_id, self.sent, self.seen, self.stop = base, chat_id, sent, seen, stop
+        self.error, self.polls = None, 0
 
     def run(self):
+        try:
+            self.browse()
+        except requests.RequestException as exc:  # counted: its deliveries are then missing
+            self.error = exc
+
+    def browse(self):
         page = self.http.get(f"{self.base}/team/{self.chat_id}").text
         poll = V.search(page).group(1).replace("&amp;", "&")
+        slow = {p: p.search(page).group(1).replace("&amp;", "&") for p in (BADGE, LIST, SEEN)}
         known, slow_at = set(), 0.0
         while not self.stop.is_set():
             started = time.monotonic()
             answer = self.http.get(self.base + poll, headers={"HX-Request": "true"})
+            self.polls += 1
             if answer.status_code == 200:
                 poll = V.search(answer.text).group(1).replace("&amp;", "&")
                 now = time.monotonic()
@@ -92,9 +118,9 @@ class Browser(threading.Thread):
                     if token not in known and token in self.sent:
                         known.add(token)
                         self.seen.append(now - self.sent[token])
-            if started >= slow_at:  # the badge and the list, every 3 s
-                self.http.get(f"{self.base}/team/badge?v=x", headers={"HX-Request": "true"})
-                self.http.get(f"{self.base}/team/?v=x", headers={"HX-Request": "true"})
+            if started >= slow_at:  # the badge, the list and the receipts, every 2-3 s
+                for pattern, url in slow.items():
+                    slow[pattern] = follow(self.http, self.base, url, pattern)
                 slow_at = started + SLOW_POLL
             self.stop.wait(max(0.0, POLL - (time.monotonic() - started)))
 
@@ -145,8 +171,9 @@ def run(seconds: int = 30) -> None:
             server.terminate()
             server.wait(10)
         expected = len(sent) * BROWSERS
+        failed = sum(1 for b in browsers if b.error)
         line("messages sent / deliveries seen", f"{len(sent)} / {len(seen)}",
-             f"of {expected} expected")
+             f"of {expected} expected; {failed} browsers failed")
         line("p95 send → seen (target ≤ 1.5 s)", f"{p95(seen):.3f} s",
              f"median {sorted(seen)[len(seen) // 2]:.3f} s, max {max(seen):.3f} s")
         line("web CPU idle", f"{idle * 100:.1f} %", "of one core")

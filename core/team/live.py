@@ -60,9 +60,11 @@ def version(key: str) -> str:
     token = secrets.token_hex(6)
     try:
         connection = redis()
-        if connection.set(key, token, nx=True):
-            return token
-        current = connection.get(key)
+        current = connection.get(key)  # one round trip in the usual case
+        if current is None:
+            if connection.set(key, token, nx=True):
+                return token
+            current = connection.get(key)
     except RedisError:
         return token
     return current.decode() if isinstance(current, bytes) else str(current or token)

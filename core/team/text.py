@@ -1,6 +1,7 @@
 """Message text to safe HTML: everything escaped, http(s) links clickable, mentions marked."""
 
 import re
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -37,10 +38,18 @@ def render(body: str, names=()) -> Markup:
 
 def _mentions(text: str, names) -> Markup:
     escaped = str(escape(text))
+    if "@" not in text:
+        return Markup(escaped)
+    pattern = _pattern(tuple(sorted(set(names))))
+    if pattern is None:
+        return Markup(escaped)
+    return Markup(pattern.sub(lambda m: f'<mark class="mention">{m.group(0)}</mark>', escaped))
+
+
+@lru_cache(maxsize=64)
+def _pattern(names: tuple) -> re.Pattern | None:
+    """One regex for every @name of a chat (longest first), compiled once per member list."""
     tokens = sorted({str(escape("@" + n)) for n in names if n}, key=len, reverse=True)
     if not tokens:
-        return Markup(escaped)
-    pattern = "|".join(re.escape(t) for t in tokens)
-    marked = re.sub(rf"(?:{pattern})\b", lambda m: f'<mark class="mention">{m.group(0)}</mark>',
-                    escaped, flags=re.IGNORECASE)
-    return Markup(marked)
+        return None
+    return re.compile("(?:" + "|".join(re.escape(t) for t in tokens) + r")\b", re.IGNORECASE)
