@@ -159,8 +159,9 @@ def run(seconds: int = 30) -> None:
             while time.monotonic() - begun < seconds:
                 token = f"bench-{uuid.uuid4().hex[:8]}"
                 sent[token] = time.monotonic()
+                # A fresh connection each time: gunicorn drops keep-alives idle for 2 s.
                 sender.post(f"{base}/team/{chat.id}/send", data={"body": f"{token} hello"},
-                            headers={"HX-Request": "true"})
+                            headers={"HX-Request": "true", "Connection": "close"})
                 time.sleep(SEND_EVERY)
             time.sleep(2)
             busy = (cpu_seconds(server.pid) - load_start) / (time.monotonic() - begun)
