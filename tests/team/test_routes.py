@@ -1,11 +1,13 @@
 """Team pages: list, chat, posting, access for non-members, badge, edit/delete, rate limit."""
 
 import re
+from datetime import timedelta
 
 from core.auth.models import Role
 from core.extensions import db
 from core.team import operations
 from core.team.models import Chat
+from core.types import utcnow
 
 HX = {"HX-Request": "true"}
 
@@ -50,6 +52,9 @@ def test_non_member_gets_404_for_every_chat_and_nothing_leaks(staff, group):
     for chat_id in ids:
         for method, url in [("get", f"/team/{chat_id}"), ("get", f"/team/{chat_id}/messages"),
                             ("get", f"/team/{chat_id}/messages?before=999"),
+                            ("get", f"/team/{chat_id}/seen"),
+                            ("post", f"/team/{chat_id}/m/1/edit"),
+                            ("post", f"/team/{chat_id}/m/1/delete"),
                             ("post", f"/team/{chat_id}/send"),
                             ("post", f"/team/{chat_id}/members"),
                             ("post", f"/team/{chat_id}/members/{eve.user.id}/remove")]:
@@ -158,3 +163,25 @@ def test_read_receipts_poll_apart_from_the_messages(staff, group):
     receipts = ann.get(seen, headers=HX).get_data(as_text=True)
     assert 'hx-swap-oob="true"' in receipts and "Seen by 1" in receipts
     assert ann.get(messages.replace("&amp;", "&"), headers=HX).status_code == 204
+
+
+def test_load_earlier_and_sharing_a_client_conversation(staff, group, make_client):
+    ann, bob = staff(name="Ann Lee"), staff(Role.READ_ONLY, name="Bob Stone")
+    chat = group(ann.user, [bob.user])
+    old = operations.post(chat, ann.user, "from last month", now=utcnow() - timedelta(days=30))
+    page = bob.get(f"/team/{chat.id}").get_data(as_text=True)
+    assert "from last month" not in page and "Load earlier" in page
+    earlier = bob.get(f"/team/{chat.id}/messages?before=999999", headers=HX)
+    assert "from last month" in earlier.get_data(as_text=True)
+    hal = make_client(first_name="Hal", last_name="Hill", mobile="+12025550009")
+    thread = bob.get(f"/conversations/{hal.id}").get_data(as_text=True)
+    assert "Discuss with team" in thread
+    shared = bob.post(f"/team/share/{hal.id}", data={"chat_id": chat.id, "body": "<i>look</i>"})
+    assert shared.status_code == 303
+    page = ann.get(f"/team/{chat.id}").get_data(as_text=True)
+    assert f'href="/conversations/{hal.id}"' in page and "Conversation with Hal Hill" in page
+    assert "&lt;i&gt;look&lt;/i&gt;" in page
+    eve = staff(name="Eve Outsider")
+    refused = eve.post(f"/team/share/{hal.id}", data={"chat_id": chat.id})
+    assert refused.status_code == 400 and "Front desk" not in refused.get_data(as_text=True)
+    assert old.id
