@@ -29,7 +29,8 @@ def heartbeat():
 def dnd():
     """Turn do-not-disturb on or off (no desktop notifications or sounds while on)."""
     presence.set_dnd(current_user.id, request.form.get("on") == "1")
-    return see_other(request.referrer or url_for(".index"))
+    back = request.form.get("next", "")
+    return see_other(back if back.startswith("/team/") else url_for(".index"))
 
 
 def share_form() -> ShareForm:

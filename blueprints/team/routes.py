@@ -27,7 +27,8 @@ def _team_badge():
     return {"team_unread": lambda: queries.unread_total(current_user.id),
             "team_version": lambda: live.version(live.user_key(current_user.id)),
             "client_last": cards.client_last,
-            "team_chats": lambda: queries.chat_list(current_user)}
+            "team_chats": lambda: queries.chat_list(current_user),
+            "team_alerts": lambda: queries.alert_total(current_user.id)}
 
 
 @bp.app_template_filter("team_text")
@@ -63,7 +64,12 @@ def index():
     version = live.version(live.user_key(current_user.id))
     if is_htmx() and request.args.get("v") == version:
         return "", 204
-    return render("team/index.html", "team/_list.html", **_list_context(version))
+    current = request.args.get("current", type=int)
+    if current and operations.membership(current, current_user.id) is not None:
+        current = db.session.get(Chat, current)
+    else:
+        current = None
+    return render("team/index.html", "team/_list.html", **_list_context(version, current))
 
 
 def _list_context(version: str, current=None) -> dict:

@@ -4,10 +4,11 @@ Operations add to the session and leave the commit to the caller, except `post`,
 `delete` and `mark_read`, which commit and then bump the live version keys.
 """
 
+import secrets
 import time
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from core.audit.operations import record
 from core.auth.models import Role, User
@@ -77,12 +78,14 @@ def create_group(creator: User, name: str, members) -> Chat:
 
 
 def add_member(chat: Chat, actor: User, user: User) -> None:
-    """Add `user` to a group (creator or Admin); they see the history from now on, unread."""
+    """Add `user` to a group (creator or Admin); they see its history, none of it unread."""
     _require_manager(chat, actor)
     if not user.can(Role.READ_ONLY):
         raise ChatError("That person has no access to Tidings.")
-    if membership(chat.id, user.id) is None:
-        db.session.add(Member(chat_id=chat.id, user_id=user.id, role=MEMBER, read_up_to=0))
+    if membership(chat.id, user.id) is None:  # what was said before they joined is not unread
+        latest = db.session.scalar(select(func.max(ChatMessage.id))
+                                   .where(ChatMessage.chat_id == chat.id)) or 0
+        db.session.add(Member(chat_id=chat.id, user_id=user.id, role=MEMBER, read_up_to=latest))
         live.bump(chat.id, [user.id])
 
 
@@ -125,12 +128,17 @@ def post(chat: Chat, author: User, body: str, *, client_id=None, now=None) -> Ch
 
 
 def _rate_limit(user_id: int) -> None:
-    key = f"team:rate:{user_id}:{int(time.time() // RATE_WINDOW)}"
+    """A sliding 10-second log per user in Redis (a sorted set of send times)."""
+    key, now = f"team:rate:{user_id}", time.time()
+    entry = f"{now}:{secrets.token_hex(3)}"
     pipe = redis().pipeline()
-    pipe.incr(key)
-    pipe.expire(key, RATE_WINDOW * 2)
-    count, _ = pipe.execute()
-    if count > RATE_LIMIT:
+    pipe.zremrangebyscore(key, 0, now - RATE_WINDOW)
+    pipe.zcard(key)
+    pipe.zadd(key, {entry: now})
+    pipe.expire(key, RATE_WINDOW)
+    _, count, _, _ = pipe.execute()
+    if count >= RATE_LIMIT:
+        redis().zrem(key, entry)  # a refused message does not count
         raise ChatError(f"Slow down: at most {RATE_LIMIT} messages in {RATE_WINDOW} seconds. "
                         "Wait a moment and send again.")
 

@@ -68,6 +68,20 @@ def unread_total(user_id: int) -> int:
         .where(Member.user_id == user_id)) or 0
 
 
+def alert_total(user_id: int) -> int:
+    """Unread messages that notify: those of direct chats plus unread mentions of the user."""
+    direct = db.session.scalar(
+        select(func.count(ChatMessage.id)).select_from(Member)
+        .join(ChatMessage, _unread_filter(user_id)).join(Chat, Chat.id == Member.chat_id)
+        .where(Member.user_id == user_id, Chat.kind == DIRECT)) or 0
+    mentioned = db.session.scalar(
+        select(func.count(Mention.message_id)).select_from(Member)
+        .join(ChatMessage, _unread_filter(user_id))
+        .join(Mention, and_(Mention.message_id == ChatMessage.id, Mention.user_id == user_id))
+        .where(Member.user_id == user_id)) or 0
+    return direct + mentioned
+
+
 def members(chat_id: int) -> list[tuple[User, Member]]:
     """The people of a chat with their member rows, by name."""
     return db.session.execute(

@@ -34,7 +34,7 @@
     if (el.id === "team-messages" && el.querySelector("details.team-edit[open]")) e.preventDefault();
   });
 
-  let seenLast = null;
+  let seenLast = null, paneNotified = 0;
   function stickToBottom() {
     const pane = document.getElementById("team-messages");
     if (!pane) return;
@@ -55,6 +55,7 @@
       if (Number(m.dataset.id) <= after) return;
       if (chat.dataset.kind !== "direct" && m.dataset.mention !== "1") return;
       const text = (m.querySelector(".team-body") || {}).textContent || "";
+      paneNotified = Date.now();
       if (window.Notification && Notification.permission === "granted") {
         new Notification(m.dataset.author || "Team", { body: text.slice(0, 140), tag: "team-" + m.dataset.id });
       }
@@ -83,6 +84,27 @@
     }
     stickToBottom();
   }
+  // Mentions and direct messages in other chats: the nav badge carries their unread count.
+  let alerts = null;
+  function badgeAlerts(badge) {
+    const now = Number(badge.dataset.alerts || 0);
+    if (alerts !== null && now > alerts && !document.querySelector(".dnd-on")) {
+      if (!document.hasFocus() && Date.now() - paneNotified > 5000) {
+        if (window.Notification && Notification.permission === "granted") {
+          new Notification("Team", { body: "New direct message or mention", tag: "team-alert" });
+        }
+        if (localStorage.getItem(soundKey) === "1") beep();
+      }
+    }
+    alerts = now;
+  }
+  document.addEventListener("htmx:afterSettle", (e) => {
+    if (e.detail.elt.id === "nav-team") badgeAlerts(e.detail.elt);
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    const badge = document.getElementById("nav-team");
+    if (badge) badgeAlerts(badge);
+  });
   document.addEventListener("DOMContentLoaded", setup);
   window.addEventListener("load", () => {
     const pane = document.getElementById("team-messages");

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from core import settings
 from core.audit.models import AuditEvent
-from core.auth.models import Role
+from core.auth.models import Role, User
 from core.extensions import db
 from core.simulator.operations import send_reply
 from core.team import operations, presence, queries
@@ -128,3 +128,19 @@ def test_unassigned_client_reply_is_announced_in_the_chosen_group(
     cards = db.session.scalars(select(ChatMessage).where(ChatMessage.chat_id == chat.id)).all()
     assert [c.client_id for c in cards] == [client.id]
     assert db.session.scalar(select(func.count(ChatMessage.id))) == 1
+
+
+def test_alerts_count_direct_messages_and_mentions_only(make_user):
+    ann, bob, cat = (make_user(Role.EDIT, name=n) for n in ("Ann Lee", "Bob Stone", "Cat Diaz"))
+    group = operations.create_group(ann, "Desk", [bob, cat])
+    direct = operations.open_direct(ann, bob)
+    db.session.commit()
+    operations.post(group, ann, "general news")
+    operations.post(group, ann, "@Bob please call")
+    operations.post(direct, ann, "psst")
+    assert queries.alert_total(bob.id) == 2 and queries.alert_total(cat.id) == 0
+    operations.add_member(group, ann, make_user(Role.EDIT, name="Dan New"))
+    db.session.commit()
+    newcomer = queries.chat_list(db.session.scalars(
+        select(User).where(User.name == "Dan New")).one())
+    assert newcomer[0].unread == 0  # joined after it was said
