@@ -185,3 +185,17 @@ def test_load_earlier_and_sharing_a_client_conversation(staff, group, make_clien
     refused = eve.post(f"/team/share/{hal.id}", data={"chat_id": chat.id})
     assert refused.status_code == 400 and "Front desk" not in refused.get_data(as_text=True)
     assert old.id
+
+
+def test_heartbeat_shows_presence_and_do_not_disturb(staff, group):
+    ann, bob = staff(name="Ann Lee"), staff(name="Bob Stone")
+    chat = group(ann.user, [bob.user])
+    assert "never seen" in ann.get(f"/team/{chat.id}").get_data(as_text=True)
+    assert bob.post("/team/presence", data={"idle": "3"}).status_code == 204
+    assert "presence-active" in ann.get(f"/team/{chat.id}").get_data(as_text=True)
+    back = bob.post("/team/dnd", data={"on": "1", "next": f"/team/{chat.id}"})
+    assert back.status_code == 303 and back.location.endswith(f"/team/{chat.id}")
+    assert "do not disturb" in ann.get(f"/team/{chat.id}").get_data(as_text=True)
+    assert "Do not disturb: on" in bob.get(f"/team/{chat.id}").get_data(as_text=True)
+    away = bob.post("/team/dnd", data={"on": "0", "next": "https://evil.example/"})
+    assert away.location.endswith("/team/")
