@@ -9,6 +9,7 @@ from core.appointments.importing.tasks import sync_due_feeds
 from core.automation.tasks import run_rules
 from core.confirmations.tasks import expire_unanswered
 from core.messaging.tasks import sweep
+from core.team.tasks import purge_old_messages
 
 # The delivery sweeper: re-enqueue due messages no job holds, reconcile sends a dead worker
 # left, restart broadcasts whose trigger Redis lost. On "high" so a backlog never delays it.
@@ -24,3 +25,6 @@ cron.register(sync_due_feeds, "low", interval=60, job_timeout=60, result_ttl=600
 # Confirmation requests unanswered after Settings' hours (or whose appointment started)
 # become No response.
 cron.register(expire_unanswered, "default", interval=300, job_timeout=300, result_ttl=600)
+
+# Staff chat retention (core.team): purge messages older than the Admin's setting, daily.
+cron.register(purge_old_messages, "low", interval=86400, job_timeout=600, result_ttl=600)

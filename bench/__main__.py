@@ -7,7 +7,7 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("fanout", "automation", "delivery", "outbox", "memory", "drills")
+BENCHMARKS = ("fanout", "automation", "delivery", "outbox", "memory", "team", "drills")
 QUICK: dict[str, list[int]] = {}
 
 
@@ -71,6 +71,9 @@ def main(argv: list[str]) -> int:
         elif name == "memory":
             from bench import memory
             memory.run((args.size or QUICK.get("memory") or [100_000])[0])
+        elif name == "team":
+            from bench import team
+            team.run(10 if QUICK else 30)
         elif name == "drills":  # the fault drills, larger: 30 s of inbound load on PostgreSQL
             import subprocess
 

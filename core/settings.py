@@ -85,6 +85,9 @@ SPECS = {
         Spec("sending_window_end", env="SENDING_WINDOW_END", default="21:00"),
         Spec("confirmation_cancel_on_no", kind=bool, default=False),
         Spec("confirmation_timeout_hours", kind=int, default=48),
+        # Staff chat (core.team): how long messages are kept; the group told of client replies.
+        Spec("team_retention_days", kind=int, default=365),
+        Spec("team_announce_chat_id", kind=int, default=0),
     )
 }
 

@@ -19,6 +19,7 @@ from core.conversations import autoresponse as auto
 from core.conversations import unread
 from core.conversations.keywords import Kind, is_conversational, parse
 from core.conversations.models import AppointmentAnswer, Conversation
+from core.conversations.signals import client_replied
 from core.extensions import db
 from core.messaging.models import Channel, Direction, Message, Status
 from core.messaging.transitions import write_events
@@ -47,6 +48,7 @@ def handle_inbound(message: Message) -> str:
     if client is None or message.channel not in TEXTS:
         return "Received; no automatic action"
     _reopen(client.id)
+    client_replied.send(message)  # e.g. the staff chat announces unassigned replies
     parsed = parse(message.body)
     kind = parsed.kind
     if kind == Kind.YES and client.opted_out:

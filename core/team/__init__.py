@@ -1,0 +1,1 @@
+"""Staff chat (Team): direct and group chats between staff, presence and unread counts."""
