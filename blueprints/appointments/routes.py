@@ -23,7 +23,8 @@ COMPOSE = "compose.new"
 
 @bp.app_template_filter("local_time")
 def local_time(moment, style: str = "long") -> str:
-    """An aware datetime as the business reads it: "Tue 4 Mar 2025, 9:30 AM" ("Mar 4, 9:30 AM" compact)."""
+    """An aware datetime as the business reads it: "Tue 4 Mar 2025, 9:30 AM" (long) or
+    "Mar 4, 9:30 AM" (compact; with the year when it is not this one)."""
     if moment is None:
         return ""
     local = ops.to_local(moment)

@@ -196,9 +196,12 @@ def preview():
 
 
 def _preview_rows(summary) -> dict:
-    """The kept rows with each recipient's name and appointment time (two queries)."""
+    """The kept rows with each recipient's name and the appointments merged into one message
+    (two queries)."""
     names = client_names({r.client_id for r in summary.rows if r.client_id})
-    return {"summary": summary, "names": names, "now": utcnow()}
+    merged = {i for r in summary.rows if len(r.merged) > 1 for i in r.merged}
+    return {"summary": summary, "names": names, "now": utcnow(),
+            "appointments": compose.appointment_labels(merged)}
 
 
 # ---- one send: confirmation and progress ------------------------------------------------

@@ -7,3 +7,4 @@ from tests.browser.conftest import (  # noqa: F401  (the browser fixtures)
     signed_in,
 )
 from tests.mailbox.conftest import make_message  # noqa: F401
+from tests.secure.conftest import secure_on  # noqa: F401

@@ -26,7 +26,8 @@ def listed(html: str) -> list[int]:
 
 
 def group_count(html: str, label: str) -> str:
-    return re.search(rf"{label}\s*<span class=\"count badge\">([^<]+)</span>", sidebar(html)).group(1)
+    found = re.search(rf"{label}\s*<span class=\"count badge\">([^<]+)</span>", sidebar(html))
+    return found.group(1)
 
 
 def _notice(make_client, make_appointment, make_message, n=3):
@@ -65,7 +66,8 @@ def test_appointment_folders_are_bounded_and_filter_by_day(viewer, make_client, 
                                                             make_message):
     person = make_client()
     for i in range(12):
-        visit = make_appointment(client=person, start_at=START + timedelta(days=i), title=f"Visit {i}")
+        visit = make_appointment(client=person, start_at=START + timedelta(days=i),
+                                 title=f"Visit {i}")
         make_message(person, visit)
     html = viewer.get("/messages/outbox").get_data(as_text=True)
     shown = re.findall(r"Visit (\d+)", sidebar(html))

@@ -29,13 +29,15 @@ def test_outbox_on_a_laptop_gives_the_text_room_and_shows_compact_times(
     local = to_local(message.sent_at)
     stamp = row.locator("td.sent-at time")
     expect(stamp).to_have_text(f"Dec {local.day}, {local.hour % 12 or 12}:05 {local:%p}")
-    expect(stamp).to_have_attribute("title", f"{local:%a} {local.day} Dec 2026, {local.hour % 12 or 12}:05 {local:%p}")
+    clock = f"{local.hour % 12 or 12}:05 {local:%p}"
+    expect(stamp).to_have_attribute("title", f"{local:%a} {local.day} Dec 2026, {clock}")
     # One line for the time; the message column is the widest of the row.
     line = stamp.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
     assert stamp.bounding_box()["height"] < 1.5 * line
-    widths = row.locator("td").evaluate_all("cells => cells.map(c => c.getBoundingClientRect().width)")
+    widths = row.locator("td").evaluate_all(
+        "cells => cells.map(c => c.getBoundingClientRect().width)")
     assert widths[1] == max(widths) and widths[1] >= 270
-    table, column = (page.locator(css).bounding_box() for css in ("table.messages", ".mailbox-main"))
+    table, column = (page.locator(c).bounding_box() for c in ("table.messages", ".mailbox-main"))
     assert table["x"] + table["width"] <= column["x"] + column["width"] + 1
     screenshot(page, "outbox-laptop")
 
@@ -50,5 +52,6 @@ def test_outbox_rows_become_cards_on_a_phone(signed_in, live_server, make_client
     assert row.evaluate("e => getComputedStyle(e).display") == "block"
     expect(page.locator("table.messages thead")).to_be_hidden()
     assert row.bounding_box()["width"] <= 390
-    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth "
+                         "<= document.documentElement.clientWidth")
     screenshot(page, "outbox-phone")

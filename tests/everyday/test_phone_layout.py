@@ -1,4 +1,5 @@
-"""Every main page at a phone's 390×844 without sideways scrolling; the menu button opens the nav."""
+"""Every main page at a phone's 390×844 without sideways scrolling; the Menu button opens the
+navigation."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,8 @@ pytestmark = pytest.mark.browser
 
 MAIN_PAGES = ["/", "/appointments", "/clients", "/clients/new", "/appointments/new", "/compose/",
               "/templates", "/messages/outbox", "/messages/inbox", "/conversations/",
-              "/simulator/", "/import/", "/admin/users", "/settings/", "/system/", "/automation/rules"]
+              "/simulator/", "/import/", "/admin/users", "/settings/", "/system/",
+              "/automation/rules"]
 
 
 def _some_data(make_client, make_appointment, make_message):
@@ -26,7 +28,8 @@ def _some_data(make_client, make_appointment, make_message):
 
 
 def _overflow(page) -> int:
-    return page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    return page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
 
 def test_every_main_page_fits_a_phone(signed_in, live_server, make_client, make_appointment,
