@@ -26,7 +26,8 @@ def postgres_reachable() -> bool:
 def pytest(backend: str, extra: list[str]) -> int:
     env = {**os.environ, "TIDINGS_TEST_DB": backend, "DATABASE_TEST_URL": PG_URL}
     print(f"\n=== test suite on {backend} ===", flush=True)
-    return subprocess.call([sys.executable, "-m", "pytest", *extra], env=env)
+    # The 15 slowest tests close each run, so a creeping test is seen before it hurts.
+    return subprocess.call([sys.executable, "-m", "pytest", "--durations=15", *extra], env=env)
 
 
 def main(argv: list[str]) -> int:

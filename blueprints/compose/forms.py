@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     StringField,
@@ -62,6 +63,8 @@ class ComposeForm(WhenMixin, FlaskForm):
                  SelectChoice("person", "One person")],
         default="person",
     )
+    # "Text this client" on an appointment: its merge fields, while that client stays picked.
+    appointment_id = HiddenField()
     client_id = RadioField("Client", choices=[], coerce=str, validate_choice=False,
                            validators=[Optional()])
     client_query = StringField("Find a client", validators=[Optional(), Length(max=100)])

@@ -8,6 +8,7 @@ from blueprints.access import requires
 from blueprints.compose import bp
 from blueprints.compose.forms import ComposeForm, EditForm
 from blueprints.rendering import render, see_other
+from core.appointments.models import Appointment
 from core.auth.models import Role, User
 from core.automation.templates import all_templates
 from core.clients.models import Client
@@ -47,8 +48,17 @@ def _recipients(form: ComposeForm) -> dict:
     if (form.address.data or "").strip():
         return {"address": form.address.data.strip()}
     if (form.client_id.data or "").isdigit():
-        return {"client_id": int(form.client_id.data)}
+        return _about_appointment(form) or {"client_id": int(form.client_id.data)}
     return {}
+
+
+def _about_appointment(form: ComposeForm) -> dict | None:
+    """The appointment "Text this client" came from, while its client is the one picked."""
+    value = form.appointment_id.data or ""
+    appointment = db.session.get(Appointment, int(value)) if value.isdigit() else None
+    if appointment is None or str(appointment.client_id) != form.client_id.data:
+        return None
+    return {"appointment_ids": [appointment.id]}
 
 
 def _uploads(form: ComposeForm) -> list[files.Upload]:
@@ -97,13 +107,15 @@ def _page(form: ComposeForm, status: int = 200):
 @bp.route("/")
 @requires(Role.EDIT)
 def new():
-    """The compose form; ?client_id= picks one client, ?channel= a channel."""
+    """The compose form; ?client_id= picks one client (&appointment_id= one of theirs for the
+    merge fields), ?channel= a channel."""
     form = ComposeForm(formdata=None)
     form.secure_require_pin.data = secure_ops.pin_required_by_default()
     if request.args.get("channel") in {c.value for c in Channel}:
         form.channel.data = request.args["channel"]
     if request.args.get("client_id", "").isdigit():
         form.client_id.data = request.args["client_id"]
+        form.appointment_id.data = request.args.get("appointment_id", "")
     elif _selected_ids():
         form.recipients.data = "selected"
     return _page(form)
