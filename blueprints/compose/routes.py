@@ -7,7 +7,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from blueprints.access import requires
 from blueprints.compose import bp
 from blueprints.compose.forms import ComposeForm, EditForm
-from blueprints.rendering import render, see_other
+from blueprints.rendering import is_htmx, render, see_other
 from core.appointments.models import Appointment
 from core.auth.models import Role, User
 from core.automation.templates import all_templates
@@ -256,7 +256,8 @@ def broadcast(broadcast_id: int):
 def progress(broadcast_id: int):
     """The progress box; it polls itself every second until the send is done."""
     item = _broadcast_or_404(broadcast_id)
-    return render("compose/broadcast.html", "compose/_progress.html", **_broadcast_context(item))
+    return render("compose/broadcast.html", "compose/_progress.html", polled=is_htmx(),
+                  **_broadcast_context(item))
 
 
 # ---- scheduled sends: list, cancel, edit ------------------------------------------------
