@@ -78,3 +78,20 @@ def test_only_people_who_can_reply_are_offered_as_assignees(app, editor, make_cl
     html = editor.get(f"/conversations/{make_client().id}").get_data(as_text=True)
     for user_id in cannot:
         assert f'<option value="{user_id}"' not in html
+
+
+def test_our_last_text_says_plainly_when_it_never_went(app, editor, make_client):
+    ann = make_client(first_name="Ann")
+    notice = Broadcast(channel="sms", body="Closed Friday", total=2, status="sent")
+    db.session.add(notice)
+    db.session.commit()
+    db.session.add_all([
+        Message(direction="out", channel="sms", to_addr=ann.mobile, from_addr="+12025550000",
+                body="Closed Friday", status="skipped", reason="Do Not Contact",
+                client_id=ann.id, broadcast_id=notice.id),
+        Message(direction="in", channel="sms", to_addr="+12025550000", from_addr=ann.mobile,
+                body="Why?", status="received", client_id=ann.id),
+    ])
+    db.session.commit()
+    html = editor.get("/conversations/").get_data(as_text=True)
+    assert "Closed Friday" in html and "Not sent: Do Not Contact" in html
