@@ -125,6 +125,10 @@ def _register_hooks(app: Flask) -> None:
             headers["Cache-Control"] = "no-store"  # staff pages hold personal data
         return response
 
+    from blueprints.rendering import plural
+
+    app.add_template_filter(plural)  # "1 segment", "2 segments" on every page
+
     @app.context_processor
     def inject_settings():
         from core.auth.models import Role

@@ -25,3 +25,11 @@ def see_other(url: str):
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, code=303)
+
+
+def plural(n, word: str, many: str | None = None, number: bool = True) -> str:
+    """English plural rules for templates: `3|plural("segment")` → "3 segments", 1 → "1 segment";
+    `number=False` gives only the word; `many` names an irregular plural ("replies")."""
+    n = n or 0
+    noun = word if n == 1 else (many or f"{word}s")
+    return f"{n:,} {noun}" if number else noun

@@ -36,7 +36,8 @@ def command(backend: str, extra: list[str]) -> tuple[list[str], dict]:
     env = {**os.environ, "TIDINGS_TEST_DB": backend, "DATABASE_TEST_URL": PG_URL}
     # Browser flows are database-agnostic; they run once, on SQLite.
     marks = ["-m", "not browser"] if backend == "postgresql" else []
-    return [sys.executable, "-m", "pytest", *marks, *extra], env
+    # The 15 slowest tests close each run, so a creeping test is seen before it hurts.
+    return [sys.executable, "-m", "pytest", "--durations=15", *marks, *extra], env
 
 
 def run_one(backend: str, extra: list[str]) -> int:

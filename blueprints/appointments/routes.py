@@ -16,19 +16,24 @@ from core.auth.models import Role
 from core.clients import operations as clients
 from core.extensions import db
 from core.phones import pretty
+from core.types import utcnow
 
 COMPOSE = "compose.new"
 
 
 @bp.app_template_filter("local_time")
 def local_time(moment, style: str = "long") -> str:
-    """An aware datetime as the business reads it: "Tue 4 Mar 2025, 9:30 AM"."""
+    """An aware datetime as the business reads it: "Tue 4 Mar 2025, 9:30 AM" (long) or
+    "Mar 4, 9:30 AM" (compact; with the year when it is not this one)."""
     if moment is None:
         return ""
     local = ops.to_local(moment)
     clock = f"{local.hour % 12 or 12}:{local:%M} {local:%p}"
     if style == "time":
         return clock
+    if style == "compact":
+        year = "" if local.year == ops.to_local(utcnow()).year else f" {local.year}"
+        return f"{local:%b} {local.day}{year}, {clock}"
     if style == "short":
         return f"{local:%a} {local.day} {local:%b}, {clock}"
     return f"{local:%a} {local.day} {local:%b %Y}, {clock}"

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     StringField,
@@ -16,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional, Regexp
 
+from core.messaging.recipients import ONE_PER_CLIENT
 from core.messaging.templating import business_zone
 
 CHANNELS = [
@@ -61,6 +63,8 @@ class ComposeForm(WhenMixin, FlaskForm):
                  SelectChoice("person", "One person")],
         default="person",
     )
+    # "Text this client" on an appointment: its merge fields, while that client stays picked.
+    appointment_id = HiddenField()
     client_id = RadioField("Client", choices=[], coerce=str, validate_choice=False,
                            validators=[Optional()])
     client_query = StringField("Find a client", validators=[Optional(), Length(max=100)])
@@ -74,19 +78,23 @@ class ComposeForm(WhenMixin, FlaskForm):
     audio = FileField("Recording (MP3 or WAV, up to 5 MB) — instead of text-to-speech")
     # Secure messages (issue #4): the client gets a link to the portal instead of the text.
     secure = BooleanField("Send securely (the client gets a link, not the text)")
-    secure_require_pin = BooleanField("Require a PIN")
+    secure_require_pin = BooleanField("Ask for a PIN")
     secure_pin = StringField(
-        "PIN (4–8 digits, optional; tell the client another way)",
+        "PIN (4–8 digits)",
         validators=[Optional(), Regexp(r"^\d{4,8}$", message="The PIN must be 4 to 8 digits.")])
     secure_hours = IntegerField("Link lifetime (hours)", validators=[
         Optional(), NumberRange(1, 24 * 90, message="Between 1 hour and 90 days (2160 hours).")])
     outside_window = BooleanField("Send outside quiet hours anyway")
     email_fallback = BooleanField("Email clients who have no mobile number")
+    per_appointment = BooleanField("One message per appointment (a client with several "
+                                   "selected appointments gets several)")
 
     def options(self) -> dict:
-        """The send's options (core.messaging.compose.create_broadcast)."""
+        """The send's options (core.messaging.compose.create_broadcast); by default a client
+        with several selected appointments gets one message (ONE_PER_CLIENT)."""
         return {"outside_window": bool(self.outside_window.data),
-                "email_fallback": bool(self.email_fallback.data)}
+                "email_fallback": bool(self.email_fallback.data),
+                ONE_PER_CLIENT: not self.per_appointment.data}
 
 
 class EditForm(WhenMixin, FlaskForm):

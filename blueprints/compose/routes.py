@@ -7,7 +7,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from blueprints.access import requires
 from blueprints.compose import bp
 from blueprints.compose.forms import ComposeForm, EditForm
-from blueprints.rendering import render, see_other
+from blueprints.rendering import is_htmx, render, see_other
+from core.appointments.models import Appointment
 from core.auth.models import Role, User
 from core.automation.templates import all_templates
 from core.clients.models import Client
@@ -47,8 +48,17 @@ def _recipients(form: ComposeForm) -> dict:
     if (form.address.data or "").strip():
         return {"address": form.address.data.strip()}
     if (form.client_id.data or "").isdigit():
-        return {"client_id": int(form.client_id.data)}
+        return _about_appointment(form) or {"client_id": int(form.client_id.data)}
     return {}
+
+
+def _about_appointment(form: ComposeForm) -> dict | None:
+    """The appointment "Text this client" came from, while its client is the one picked."""
+    value = form.appointment_id.data or ""
+    appointment = db.session.get(Appointment, int(value)) if value.isdigit() else None
+    if appointment is None or str(appointment.client_id) != form.client_id.data:
+        return None
+    return {"appointment_ids": [appointment.id]}
 
 
 def _uploads(form: ComposeForm) -> list[files.Upload]:
@@ -97,13 +107,15 @@ def _page(form: ComposeForm, status: int = 200):
 @bp.route("/")
 @requires(Role.EDIT)
 def new():
-    """The compose form; ?client_id= picks one client, ?channel= a channel."""
+    """The compose form; ?client_id= picks one client (&appointment_id= one of theirs for the
+    merge fields), ?channel= a channel."""
     form = ComposeForm(formdata=None)
     form.secure_require_pin.data = secure_ops.pin_required_by_default()
     if request.args.get("channel") in {c.value for c in Channel}:
         form.channel.data = request.args["channel"]
     if request.args.get("client_id", "").isdigit():
         form.client_id.data = request.args["client_id"]
+        form.appointment_id.data = request.args.get("appointment_id", "")
     elif _selected_ids():
         form.recipients.data = "selected"
     return _page(form)
@@ -196,9 +208,12 @@ def preview():
 
 
 def _preview_rows(summary) -> dict:
-    """The kept rows with each recipient's name and appointment time (two queries)."""
+    """The kept rows with each recipient's name and the appointments merged into one message
+    (two queries)."""
     names = client_names({r.client_id for r in summary.rows if r.client_id})
-    return {"summary": summary, "names": names, "now": utcnow()}
+    merged = {i for r in summary.rows if len(r.merged) > 1 for i in r.merged}
+    return {"summary": summary, "names": names, "now": utcnow(),
+            "appointments": compose.appointment_labels(merged)}
 
 
 # ---- one send: confirmation and progress ------------------------------------------------
@@ -241,7 +256,8 @@ def broadcast(broadcast_id: int):
 def progress(broadcast_id: int):
     """The progress box; it polls itself every second until the send is done."""
     item = _broadcast_or_404(broadcast_id)
-    return render("compose/broadcast.html", "compose/_progress.html", **_broadcast_context(item))
+    return render("compose/broadcast.html", "compose/_progress.html", polled=is_htmx(),
+                  **_broadcast_context(item))
 
 
 # ---- scheduled sends: list, cancel, edit ------------------------------------------------

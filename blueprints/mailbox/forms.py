@@ -31,7 +31,8 @@ class MessageFilterForm(FlaskForm):
     date_to = DateField("To", validators=[Optional()])
     folder = HiddenField(
         "Folder",
-        validators=[Optional(), Regexp(r"^(all|other|\d{1,18})$", message="Unknown folder.")]
+        validators=[Optional(), Regexp(r"^(all|other|appointments|b?\d{1,18})$",
+                                       message="Unknown folder.")]
     )
 
     def validate_date_to(self, field):

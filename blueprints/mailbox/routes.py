@@ -1,5 +1,6 @@
 """Outbox, Inbox, the polled status column and the message detail page."""
 
+from datetime import date
 from functools import lru_cache
 
 from flask import abort, current_app, render_template, request, url_for
@@ -9,10 +10,12 @@ from blueprints.mailbox import bp
 from blueprints.mailbox.forms import MessageFilterForm, OutboxFilterForm
 from blueprints.rendering import is_htmx, render
 from core.auth.models import Role
+from core.messaging import folders as sidebar
 from core.messaging import queries
 from core.phones import pretty
 
 PAGE_SIZE = 50
+FOLDERS_SHOWN = 10
 MAX_POLLED = 200
 CURSORS = ("before", "after")
 
@@ -20,13 +23,13 @@ CURSORS = ("before", "after")
 @bp.route("/outbox")
 @requires(Role.READ_ONLY)
 def outbox():
-    """Outbound messages in folders by appointment, searchable, newest first."""
+    """Outbound messages, searchable, newest first, beside folders: appointments (by day),
+    mass notices and the rest."""
     form = OutboxFilterForm(formdata=request.args)
     listing = _list_page(form, queries.outbox_page)
     context = {"form": form, "listing": listing, "poll_ids": _watched_ids(listing)}
     if not is_htmx():
-        context.update(folders=queries.appointment_folders(_cursor("fbefore")),
-                       folder=_folder_heading(form))
+        context.update(_sidebar(), folder=_folder_heading(form))
     status = 422 if listing is None else 200
     return render("mailbox/outbox.html", "mailbox/_rows.html", **context), status
 
@@ -86,15 +89,37 @@ def _watched_ids(listing) -> list[int]:
     return [r.message.id for r in listing.rows if queries.watched(r.message)]
 
 
-def _folder_heading(form):
-    """The appointment of the chosen folder; 404 when it names no appointment."""
-    folder = form.folder.data
-    if not folder or not folder.isdigit() or form.folder.errors:
+def _sidebar() -> dict:
+    """The Outbox folders: group counts, a page of appointments (of one day when `fday` is
+    given) and a page of mass notices, each with a cursor for more."""
+    day = _day("fday")
+    since, until = queries.local_day_bounds(day, day, current_app.config["BUSINESS_TIMEZONE"])
+    return {
+        "groups": sidebar.group_counts(),
+        "folders": queries.appointment_folders(_cursor("fbefore"), FOLDERS_SHOWN, since, until),
+        "notices": sidebar.notice_folders(_cursor("nbefore"), FOLDERS_SHOWN),
+        "folder_day": day,
+        "capped": sidebar.capped,
+    }
+
+
+def _day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
         return None
-    appointment = queries.folder_appointment(int(folder))
-    if appointment is None:
+
+
+def _folder_heading(form):
+    """The appointment or mass notice of the chosen folder; 404 when it names neither."""
+    folder = form.folder.data
+    if not folder or form.folder.errors or folder in ("all", "other", "appointments"):
+        return None
+    found = (sidebar.notice(int(folder[1:])) if folder.startswith("b")
+             else queries.folder_appointment(int(folder)))
+    if found is None:
         abort(404)
-    return appointment
+    return found
 
 
 @bp.context_processor

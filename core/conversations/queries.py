@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import and_, case, exists, func, or_, select
 
 from core.appointments.models import Appointment
-from core.auth.models import User
+from core.auth.models import Role, User
 from core.clients.models import Client
 from core.conversations.models import Conversation
 from core.conversations.operations import OUTCOME, TEXTS
@@ -175,6 +175,7 @@ def latest_id() -> int:
 
 
 def staff() -> list[User]:
-    """Active staff who can be given a conversation."""
-    query = select(User).where(User.active.is_(True)).order_by(User.name)
+    """Active staff who can be given a conversation: those who may reply (Edit or Admin)."""
+    query = (select(User).where(User.active.is_(True), User.role_value >= int(Role.EDIT))
+             .order_by(User.name))
     return list(db.session.scalars(query))

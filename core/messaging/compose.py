@@ -5,12 +5,14 @@ Everything is validated before anything is written: a refused send leaves no row
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.appointments.models import Appointment
 from core.audit.operations import record
 from core.clients.models import Client
 from core.extensions import db
@@ -18,6 +20,7 @@ from core.messaging import attachments as files
 from core.messaging import signals, window
 from core.messaging.models import Broadcast, BroadcastStatus, Channel
 from core.messaging.recipients import (  # noqa: F401  (describe_* and find_clients re-exported)
+    ONE_PER_CLIENT,
     Summary,
     count_reachable,
     describe_many,
@@ -29,6 +32,7 @@ from core.messaging.recipients import (  # noqa: F401  (describe_* and find_clie
 from core.messaging.segments import MAX_SMS_CHARS
 from core.messaging.templating import (
     TemplateError,
+    appointment_list,
     business_zone,
     compile_template,
     format_date,
@@ -235,7 +239,8 @@ def _checked_summary(channel: Channel, spec: dict, subject: str, body: str,
     limit = current_app.config.get("COMPOSE_SYNC_PLAN_LIMIT", SYNC_PLAN_LIMIT)
     if ids is None or len(ids) <= limit:
         return _summary(channel, spec, subject, body, when, keep=0, options=options)
-    summary = count_reachable(channel, ids, email_fallback=_fallback(options))
+    summary = count_reachable(channel, ids, email_fallback=_fallback(options),
+                              per_client=bool(options.get(ONE_PER_CLIENT)))
     if summary.sendable:
         sample = ids[:min(SAMPLE, limit)]
         first = _summary(channel, {"appointment_ids": sample}, subject, body, when, keep=0,
@@ -470,3 +475,14 @@ def progress_of(broadcast: Broadcast) -> dict:
         "percent": round(100 * finished / total) if total else (100 if done else 0),
         "done": done,
     }
+
+
+def appointment_labels(ids) -> dict[int, str]:
+    """"Tue 9 Dec at 9:00 AM (Check-up)" for each appointment id, in one query."""
+    if not ids:
+        return {}
+    zone = business_zone()
+    rows = db.session.execute(select(Appointment.id, Appointment.start_at, Appointment.title)
+                              .where(Appointment.id.in_(list(ids)))).all()
+    return {i: appointment_list(SimpleNamespace(start_at=start, title=title), zone)
+            for i, start, title in rows}

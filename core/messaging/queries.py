@@ -42,7 +42,8 @@ RECEIPT_WINDOW = timedelta(days=3)
 
 @dataclass(frozen=True)
 class Filters:
-    """What a list shows; `since`/`until` are UTC bounds, `folder` is "other" or an id."""
+    """What a list shows; `since`/`until` are UTC bounds, `folder` is "other", "appointments",
+    "b<broadcast id>" or an appointment id."""
 
     q: str = ""
     status: str | None = None
@@ -177,6 +178,10 @@ def _conditions(direction: str, filters: Filters) -> list:
         conditions.append(when < filters.until)
     if filters.folder == "other":
         conditions.append(Message.appointment_id.is_(None))
+    elif filters.folder == "appointments":
+        conditions.append(Message.appointment_id.is_not(None))
+    elif isinstance(filters.folder, str) and filters.folder.startswith("b"):
+        conditions.append(Message.broadcast_id == int(filters.folder[1:]))
     elif filters.folder not in (None, "", "all"):
         conditions.append(Message.appointment_id == int(filters.folder))
     return conditions
@@ -321,13 +326,19 @@ def replies_to(messages: list[Message]) -> dict[int, Message]:
     return found
 
 
-def appointment_folders(before_id: int | None = None, limit: int = 30) -> FolderPage:
-    """Appointments that have outbound messages, newest appointment first, with counts."""
+def appointment_folders(before_id: int | None = None, limit: int = 30, since=None,
+                        until=None) -> FolderPage:
+    """Appointments that have outbound messages, newest appointment first, with counts;
+    `since`/`until` (UTC) keep those starting in that range."""
     outbound = (Message.appointment_id == Appointment.id, Message.direction == Direction.OUT)
     # Counted in the same statement, and only for the page's appointments (the LIMIT applies
     # before the select list is computed).
     count = select(func.count(Message.id)).where(*outbound).scalar_subquery()
     query = select(Appointment, count).where(exists().where(*outbound))
+    if since is not None:
+        query = query.where(Appointment.start_at >= since)
+    if until is not None:
+        query = query.where(Appointment.start_at < until)
     if before_id is not None:
         start = db.session.scalar(select(Appointment.start_at).where(Appointment.id == before_id))
         if start is not None:

@@ -2,6 +2,7 @@
 
 `Broadcast.recipients` is one of
     {"appointment_ids": [1, 2, ...]}   the clients of these appointments, one message each
+                                       (one per client when the options say ONE_PER_CLIENT)
     {"client_id": 7}                   one client
     {"address": "+15551234567"}        someone with no record (a number or an email address)
 The fan-out job and the compose preview both call `plan()`, so what the preview shows is what
@@ -42,6 +43,9 @@ SKIP_TOO_LONG = "Too long once merged"
 DEFAULT_SUBJECT = "Message from {{ business_name }}"  # an email sent in place of a text
 QUIET_HELD, QUIET_OUTSIDE = "held", "outside"
 PHONE_CHANNELS = {Channel.SMS, Channel.MMS, Channel.VOICE}
+# Broadcast option: a client with several selected appointments gets one message, merged with
+# the earliest of them; `{{ appointments }}` lists them all. Without it: one per appointment.
+ONE_PER_CLIENT = "one_per_client"
 TEXT_CHANNELS = {Channel.SMS, Channel.MMS}
 
 
@@ -59,6 +63,7 @@ class Planned:
     send_at: datetime
     zone: str = ""  # the recipient's time zone (texts and calls)
     quiet: str = ""  # QUIET_HELD: waits for the sending window; QUIET_OUTSIDE: goes anyway
+    merged: tuple = ()  # ONE_PER_CLIENT: the ids of every appointment this message stands for
 
 
 class Recipient(NamedTuple):
@@ -81,6 +86,8 @@ class Recipient(NamedTuple):
     title: str = ""
     job_number: str | None = None
     confirmation_code: int | None = None
+    appointments: tuple = ()  # ONE_PER_CLIENT: (start_at, title) of each, earliest first
+    merged_ids: tuple = ()  # and their ids
 
 
 _CLIENT_COLUMNS = (
@@ -121,7 +128,8 @@ def plan(broadcast, now: datetime | None = None) -> Iterator[Planned]:
     timing = Timing(broadcast, zone, now or utcnow())
     seen: set[tuple] = set()
     rendered: dict[tuple, tuple[str, str]] = {}
-    for person in recipients_of(broadcast.recipients or {}):
+    per_client = bool(options.get(ONE_PER_CLIENT))
+    for person in recipients_of(broadcast.recipients or {}, per_client):
         goes_by = route(channel, person, fallback)
         to_addr, reason = resolve_address(goes_by, person)
         context = context_for(person, person, zone=zone, business=business, fields=fields)
@@ -141,7 +149,7 @@ def plan(broadcast, now: datetime | None = None) -> Iterator[Planned]:
         send_at, quiet, their_zone = timing.of(goes_by, person, reason)
         yield Planned(
             person.client_id, person.appointment_id, goes_by.value, to_addr, title, text,
-            reason, send_at, their_zone, quiet,
+            reason, send_at, their_zone, quiet, person.merged_ids,
         )
 
 
@@ -187,9 +195,11 @@ class Timing:
         return self.window.next_open(self.send_at, zone), QUIET_HELD, zone.key
 
 
-def recipients_of(spec: dict) -> Iterator[Recipient]:
-    """The people a recipients spec names, streamed."""
-    if "appointment_ids" in spec:
+def recipients_of(spec: dict, per_client: bool = False) -> Iterator[Recipient]:
+    """The people a recipients spec names, streamed (`per_client`: see ONE_PER_CLIENT)."""
+    if "appointment_ids" in spec and per_client:
+        yield from _client_recipients(spec["appointment_ids"])
+    elif "appointment_ids" in spec:
         yield from _appointment_recipients(spec["appointment_ids"])
     elif spec.get("client_id") is not None:
         row = db.session.execute(
@@ -211,6 +221,26 @@ def _appointment_recipients(ids: Iterable[int]) -> Iterator[Recipient]:
             row = by_id.get(appointment_id)
             if row is not None:
                 yield Recipient(*row)
+
+
+def _client_recipients(ids: Iterable[int]) -> Iterator[Recipient]:
+    """One recipient per client, in the order of the selection: their earliest selected
+    appointment, carrying every selected one (three small columns of each are read first)."""
+    ids = list(dict.fromkeys(int(i) for i in ids))
+    visits: dict[int, list] = {}
+    columns = (Appointment.client_id, Appointment.start_at, Appointment.id, Appointment.title)
+    for among in _id_groups(ids):
+        for client_id, *visit in db.session.execute(
+                select(*columns).join(among, Appointment.id == among.c.id)):
+            visits.setdefault(client_id, []).append(tuple(visit))
+    leads = {}
+    for theirs in visits.values():
+        theirs.sort()
+        leads[theirs[0][1]] = theirs
+    for person in _appointment_recipients(i for i in ids if i in leads):
+        theirs = leads[person.appointment_id]
+        yield person._replace(appointments=tuple((start, title) for start, _, title in theirs),
+                              merged_ids=tuple(i for _, i, _ in theirs))
 
 
 def _recipient_rows(chunk: list[int]) -> list:
@@ -348,9 +378,10 @@ def _measure(summary: Summary, body: str) -> None:
 
 
 def count_reachable(channel: Channel, appointment_ids: list[int],
-                    email_fallback: bool = False) -> Summary:
+                    email_fallback: bool = False, per_client: bool = False) -> Summary:
     """A mass send's counts straight from SQL, without merging a text or checking a number:
-    total recipients, and those skipped for Do Not Contact, opt-out or a missing address.
+    total recipients, and those skipped for Do Not Contact, opt-out or a missing address;
+    `per_client` counts each client once, as ONE_PER_CLIENT plans them.
     (Invalid numbers, landlines, duplicates and over-long texts are found by the fan-out.)"""
     summary = Summary()
     dnc = Client.contact_method == ContactMethod.DO_NOT_CONTACT.value
@@ -365,12 +396,14 @@ def count_reachable(channel: Channel, appointment_ids: list[int],
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
     reasons = (SKIP_DO_NOT_CONTACT, SKIP_OPTED_OUT,
                SKIP_NO_EMAIL if channel == Channel.EMAIL else SKIP_NO_MOBILE)
-    for among in _id_groups(ids):
-        row = db.session.execute(
-            select(*columns).select_from(among)
-            .join(Appointment, Appointment.id == among.c.id)
-            .join(Client, Appointment.client_id == Client.id)
-        ).one()
+    for among in (_client_groups(ids) if per_client else _id_groups(ids)):
+        query = select(*columns).select_from(among)
+        if per_client:
+            query = query.join(Client, Client.id == among.c.id)
+        else:
+            query = query.join(Appointment, Appointment.id == among.c.id).join(
+                Client, Appointment.client_id == Client.id)
+        row = db.session.execute(query).one()
         summary.total += row[0]
         for reason, n in zip(reasons, row[1:], strict=True):
             if n:
@@ -400,6 +433,23 @@ def _id_groups(ids: list[int]):
     for start in range(0, len(ids), COUNT_CHUNK):
         chunk = ids[start:start + COUNT_CHUNK]
         yield select(Appointment.id.label("id")).where(Appointment.id.in_(chunk)).subquery()
+
+
+def _client_groups(ids: list[int]):
+    """Tables of client ids (column `id`), each client once, of the given appointments."""
+    if is_postgresql():
+        among = next(_id_groups(ids))
+        yield (select(Appointment.client_id.label("id")).distinct()
+               .join(among, Appointment.id == among.c.id).subquery())
+        return
+    clients: set[int] = set()
+    for among in _id_groups(ids):
+        clients.update(db.session.scalars(
+            select(Appointment.client_id).join(among, Appointment.id == among.c.id)))
+    ordered = sorted(clients)
+    for start in range(0, len(ordered), COUNT_CHUNK):
+        chunk = ordered[start:start + COUNT_CHUNK]
+        yield select(Client.id.label("id")).where(Client.id.in_(chunk)).subquery()
 
 
 # ---- words for people --------------------------------------------------------------------

@@ -31,6 +31,7 @@ FIELDS = (
     "business_name",
     "business_phone",
     "reply_hint",
+    "appointments",
 )
 FIELD_LABELS = {
     "first_name": "First name",
@@ -47,6 +48,7 @@ FIELD_LABELS = {
     "business_name": "Business name",
     "business_phone": "Business phone",
     "reply_hint": "Reply YES/NO hint",
+    "appointments": "All their appointments",
 }
 FILTERS = ("upper", "lower", "title", "default")
 STRUCTURE_ERROR = (
@@ -312,7 +314,19 @@ _VALUES = {
     "service": lambda p, a, z: _text(a, "title"),
     "job_number": lambda p, a, z: _text(a, "job_number"),
     "reply_hint": lambda p, a, z: reply_hint(getattr(a, "confirmation_code", None)),
+    "appointments": lambda p, a, z: appointment_list(a, z),
 }
+
+
+def appointment_list(appointment, zone: ZoneInfo) -> str:
+    """Every appointment a message stands for, earliest first: "Tue 9 Dec at 9:00 AM
+    (Check-up); …" — the merged ones of a one-per-client send, else just this one."""
+    visits = getattr(appointment, "appointments", None)
+    if not isinstance(visits, tuple | list) or not visits:
+        start = getattr(appointment, "start_at", None)
+        visits = [(start, _text(appointment, "title"))] if start is not None else []
+    return "; ".join(f"{format_date(start, zone)} at {format_time(start, zone)}"
+                     + (f" ({title})" if title else "") for start, title in visits)
 
 
 def context_for(person, appointment, *, zone: ZoneInfo, business: Mapping[str, str],

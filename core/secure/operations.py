@@ -193,7 +193,7 @@ def check_request(channel, pin: str, lifetime_hours, require_pin: bool | None = 
         raise SecureError("The PIN must be 4 to 8 digits.")
     if (cfg["pin_required"] if require_pin is None else require_pin) and not pin:
         raise SecureError("Set a PIN of 4 to 8 digits (give it to the client by another way "
-                          "than the message), or untick \"Require a PIN\".")
+                          "than the message), or untick \"Ask for a PIN\".")
     # Fractions of an hour are allowed from code (tests); the forms ask for whole hours.
     hours = float(lifetime_hours or cfg["lifetime_hours"])
     if not 0 < hours <= 24 * 90:

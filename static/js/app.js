@@ -6,3 +6,12 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// The phone's menu button: the stylesheet folds the navigation away below 720 px until it is opened.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest(".menu-toggle");
+  if (!button) return;
+  const open = button.getAttribute("aria-expanded") !== "true";
+  button.setAttribute("aria-expanded", String(open));
+  button.closest(".topbar").classList.toggle("nav-open", open);
+});

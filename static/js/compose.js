@@ -67,6 +67,13 @@
     form.querySelectorAll("[data-if-secure]").forEach((el) => {
       el.hidden = !(secure && el.dataset.ifSecure.split(" ").includes(channel));
     });
+    // "Ask for a PIN": the PIN field and how the client gets it, only when asked; a hidden
+    // PIN is not sent.
+    const asks = form.querySelector('input[name="secure_require_pin"]');
+    form.querySelectorAll("[data-if-pin]").forEach((el) => {
+      el.hidden = !(secure && asks && asks.checked);
+      el.querySelectorAll("input").forEach((input) => { input.disabled = el.hidden; });
+    });
     const recipients = checked(form, "recipients");
     form.querySelectorAll("[data-recipients]").forEach((el) => {
       el.hidden = recipients !== null && el.dataset.recipients !== recipients;
@@ -75,6 +82,8 @@
     form.querySelectorAll("[data-when]").forEach((el) => {
       el.hidden = when !== null && el.dataset.when !== when;
     });
+    const submit = form.querySelector("#compose-submit");
+    if (submit) submit.textContent = when === "later" ? "Schedule" : "Send";
   }
 
   // Put `{{ field }}` where the cursor is in the last text box used (the message by default).
