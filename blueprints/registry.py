@@ -24,6 +24,7 @@ BLUEPRINTS = [
     "templates_",
     "automation",
     "confirmations",
+    "usage",
 ]
 
 

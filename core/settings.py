@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -70,6 +71,10 @@ SPECS = {
         Spec("business_timezone", env="BUSINESS_TIMEZONE", default="America/New_York"),
         Spec("public_url", env="PUBLIC_BASE_URL"),
         Spec("delivery_mode", env="DELIVERY_MODE", default="live"),
+        # Usage and cost: the currency every price is shown in, and what a received text
+        # segment costs (0: receiving is free on the plan).
+        Spec("currency", env="CURRENCY", default="USD"),
+        Spec("sms_inbound_price", env="SMS_INBOUND_PRICE_PER_SEGMENT", default="0"),
         # Two-way texting (core.conversations): switches edited on /conversations/settings.
         Spec("twoway_enabled", kind=bool, default=True),
         Spec("twoway_reply_after_client", kind=bool, default=False),
@@ -279,6 +284,19 @@ def rotate() -> int:
 def business_name() -> str:
     """The business name: the Settings page, else BUSINESS_NAME."""
     return get("business_name") or "Tidings"
+
+
+def currency() -> str:
+    """The currency code prices are shown in (e.g. USD)."""
+    return (get("currency") or "USD").upper()
+
+
+def inbound_price() -> Decimal:
+    """What one received text segment costs (0 when receiving is free)."""
+    try:
+        return max(Decimal(str(get("sms_inbound_price") or "0")), Decimal(0))
+    except InvalidOperation:
+        return Decimal(0)
 
 
 def business_timezone() -> str:

@@ -20,6 +20,7 @@ from core.messaging.templating import FIELD_LABELS, format_time
 from core.phones import pretty
 from core.secure import operations as secure_ops
 from core.types import utcnow
+from core.usage.costs import broadcast_cost
 
 UPLOAD_LIMIT = 11 * files.MB  # 10 MB of email files plus the form itself
 UPLOAD_FIELDS = {Channel.MMS: "images", Channel.EMAIL: "files", Channel.VOICE: "audio"}
@@ -220,6 +221,7 @@ def _broadcast_context(broadcast: Broadcast) -> dict:
     return {
         "broadcast": broadcast,
         "progress": _progress(broadcast),
+        "cost": broadcast_cost(broadcast.id),
         "attachments": files.for_broadcast(broadcast.id),
         "who": compose.describe_recipients(broadcast.recipients),
         "changeable": compose.is_changeable(broadcast),

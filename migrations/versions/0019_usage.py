@@ -1,0 +1,28 @@
+"""Usage and cost: messages.category (transactional / marketing / direct) on every message.
+
+Existing messages become transactional (what every send was until now), and conversation
+replies (outbound messages without a broadcast, written by staff) keep that too: their history
+cannot tell a staff reply from an automatic answer.
+
+Revision ID: 0019_usage
+Revises: 0017_merge
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0019_usage"
+down_revision = "0017_merge"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.add_column(sa.Column("category", sa.String(16), nullable=False,
+                                      server_default="transactional"))
+
+
+def downgrade():
+    with op.batch_alter_table("messages") as batch_op:
+        batch_op.drop_column("category")
