@@ -82,11 +82,19 @@ class ComposeForm(WhenMixin, FlaskForm):
         Optional(), NumberRange(1, 24 * 90, message="Between 1 hour and 90 days (2160 hours).")])
     outside_window = BooleanField("Send outside quiet hours anyway")
     email_fallback = BooleanField("Email clients who have no mobile number")
+    category = RadioField("Kind of message", default="transactional", choices=[
+        SelectChoice("transactional", "Transactional: about an appointment or the service "
+                                      "(closures, changes, reminders)"),
+        SelectChoice("marketing", "Marketing: promotions, offers, newsletters (only clients "
+                                  "who agreed to marketing)"),
+    ], validate_choice=False)  # anything but marketing is transactional (options())
 
     def options(self) -> dict:
         """The send's options (core.messaging.compose.create_broadcast)."""
         return {"outside_window": bool(self.outside_window.data),
-                "email_fallback": bool(self.email_fallback.data)}
+                "email_fallback": bool(self.email_fallback.data),
+                "category": "marketing" if self.category.data == "marketing"
+                else "transactional"}
 
 
 class EditForm(WhenMixin, FlaskForm):
