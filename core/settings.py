@@ -88,6 +88,8 @@ SPECS = {
         # edited on /confirmations/settings. Equal start and end: no quiet hours.
         Spec("sending_window_start", env="SENDING_WINDOW_START", default="08:00"),
         Spec("sending_window_end", env="SENDING_WINDOW_END", default="21:00"),
+        # Marketing ends earlier where a state requires it (e.g. 20:00); blank: the window's end.
+        Spec("marketing_window_end", env="MARKETING_WINDOW_END", default=""),
         Spec("confirmation_cancel_on_no", kind=bool, default=False),
         Spec("confirmation_timeout_hours", kind=int, default=48),
     )

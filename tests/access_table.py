@@ -52,6 +52,7 @@ ACCESS = {
     "mailbox.inbox": Role.READ_ONLY,
     "mailbox.statuses": Role.READ_ONLY,
     "mailbox.detail": Role.READ_ONLY,
+    "clients.consent_change": Role.EDIT,
     "settings.index": Role.ADMIN,
     "settings.vonage_settings": Role.ADMIN,
     "settings.email_settings": Role.ADMIN,

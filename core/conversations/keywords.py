@@ -10,6 +10,7 @@ class Kind(enum.StrEnum):
 
     STOP = "stop"
     START = "start"
+    JOIN = "join"  # marketing consent
     HELP = "help"
     YES = "yes"
     NO = "no"
@@ -23,7 +24,7 @@ WORDS = {
     # 47 CFR 64.1200(a)(10): revoking consent by any reasonable means; these words (and the
     # phrases in PHRASES) must be honoured as STOP is.
     "REVOKE": Kind.STOP, "OPTOUT": Kind.STOP, "REMOVE": Kind.STOP,
-    "START": Kind.START, "UNSTOP": Kind.START,
+    "START": Kind.START, "UNSTOP": Kind.START, "JOIN": Kind.JOIN,
     "HELP": Kind.HELP, "INFO": Kind.HELP,
     "YES": Kind.YES, "Y": Kind.YES, "NO": Kind.NO, "N": Kind.NO,
 }

@@ -1,4 +1,5 @@
-"""Usage and cost: messages.category (transactional / marketing / direct) on every message.
+"""Usage and cost: messages.category (transactional / marketing / direct) on every message,
+and clients' marketing consent (flag, when, how).
 
 Existing messages become transactional (what every send was until now), and conversation
 replies (outbound messages without a broadcast, written by staff) keep that too: their history
@@ -21,8 +22,18 @@ def upgrade():
     with op.batch_alter_table("messages") as batch_op:
         batch_op.add_column(sa.Column("category", sa.String(16), nullable=False,
                                       server_default="transactional"))
+    with op.batch_alter_table("clients") as batch_op:
+        batch_op.add_column(sa.Column("marketing_consent", sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
+        batch_op.add_column(sa.Column("marketing_consent_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("marketing_consent_source", sa.String(20),
+                                      nullable=False, server_default=""))
 
 
 def downgrade():
+    with op.batch_alter_table("clients") as batch_op:
+        batch_op.drop_column("marketing_consent_source")
+        batch_op.drop_column("marketing_consent_at")
+        batch_op.drop_column("marketing_consent")
     with op.batch_alter_table("messages") as batch_op:
         batch_op.drop_column("category")
