@@ -53,6 +53,7 @@ ACCESS = {
     "mailbox.statuses": Role.READ_ONLY,
     "mailbox.detail": Role.READ_ONLY,
     "clients.consent_change": Role.EDIT,
+    "usage.export_messages": Role.READ_ONLY,
     "settings.index": Role.ADMIN,
     "settings.vonage_settings": Role.ADMIN,
     "settings.email_settings": Role.ADMIN,

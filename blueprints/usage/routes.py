@@ -1,9 +1,15 @@
 """Usage routes: the `currency()` every price is shown with, and the CSV exports."""
 
-from flask import g
+from flask import abort, current_app, g, request, stream_with_context, url_for
 
+from blueprints.access import requires
+from blueprints.mailbox.forms import MessageFilterForm, OutboxFilterForm
 from blueprints.usage import bp
 from core import settings
+from core.auth.models import Role
+from core.messaging.models import Direction
+from core.types import utcnow
+from core.usage import export
 
 
 @bp.app_template_global("currency")
@@ -12,3 +18,27 @@ def currency() -> str:
     if "currency" not in g:
         g.currency = settings.currency()
     return g.currency
+
+
+@bp.app_template_global("export_url")
+def export_url(folder: str) -> str:
+    """The CSV export of this Outbox or Inbox list, with its filters and without its cursors."""
+    args = {k: v for k, v in request.args.items() if k not in ("before", "after") and v}
+    return url_for("usage.export_messages", folder=folder, **args)
+
+
+@bp.route("/export/<any(outbox, inbox):folder>.csv")
+@requires(Role.READ_ONLY)
+def export_messages(folder: str):
+    """The Outbox or Inbox as filtered, as a streamed CSV file (every matching row)."""
+    form_class = OutboxFilterForm if folder == "outbox" else MessageFilterForm
+    form = form_class(formdata=request.args)
+    if not form.validate():
+        abort(422)
+    filters = form.filters(current_app.config["BUSINESS_TIMEZONE"])
+    direction = Direction.OUT if folder == "outbox" else Direction.IN
+    lines = export.csv_lines(export.message_rows(direction, filters, currency()))
+    name = f"tidings-{folder}-{utcnow():%Y%m%d-%H%M}.csv"
+    return current_app.response_class(
+        stream_with_context(lines), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'})
