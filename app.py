@@ -19,6 +19,7 @@ from core.database import ping_when_idle
 from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from core.ops import logs, metrics
 from core.secure import hooks as secure_hooks
+from core.usage import hooks as usage_hooks
 
 
 @event.listens_for(Engine, "connect")
@@ -103,7 +104,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _connect_features(app: Flask) -> None:
     """Features plug into the messaging pipeline's signals (core/messaging/signals.py)."""
-    for feature in (secure_hooks, conversations_hooks, automation_hooks):
+    for feature in (secure_hooks, conversations_hooks, automation_hooks, usage_hooks):
         feature.connect(app)
 
 

@@ -23,3 +23,4 @@ from core.messaging.models import (  # noqa: F401
 )
 from core.secure.models import SecureFile, SecureMessage  # noqa: F401,E402
 from core.simulator.models import SimMessage  # noqa: F401
+from core.usage.models import UsageCounter  # noqa: F401,E402

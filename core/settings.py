@@ -75,6 +75,9 @@ SPECS = {
         # segment costs (0: receiving is free on the plan).
         Spec("currency", env="CURRENCY", default="USD"),
         Spec("sms_inbound_price", env="SMS_INBOUND_PRICE_PER_SEGMENT", default="0"),
+        # Monthly quotas per category (core.usage.quotas): messages and/or spend; blank: none.
+        *(Spec(f"quota_{category}_{kind}") for category in ("transactional", "marketing", "direct")
+          for kind in ("messages", "spend")),
         # Two-way texting (core.conversations): switches edited on /conversations/settings.
         Spec("twoway_enabled", kind=bool, default=True),
         Spec("twoway_reply_after_client", kind=bool, default=False),

@@ -1,5 +1,5 @@
 """Usage and cost: messages.category (transactional / marketing / direct) on every message,
-and clients' marketing consent (flag, when, how).
+clients' marketing consent (flag, when, how) and usage_counters (monthly quota counting).
 
 Existing messages become transactional (what every send was until now), and conversation
 replies (outbound messages without a broadcast, written by staff) keep that too: their history
@@ -19,6 +19,13 @@ depends_on = None
 
 
 def upgrade():
+    op.create_table(
+        "usage_counters",
+        sa.Column("month", sa.String(7), primary_key=True),
+        sa.Column("category", sa.String(16), primary_key=True),
+        sa.Column("messages", sa.BigInteger(), nullable=False),
+        sa.Column("spend", sa.Numeric(14, 5), nullable=False),
+    )
     with op.batch_alter_table("messages") as batch_op:
         batch_op.add_column(sa.Column("category", sa.String(16), nullable=False,
                                       server_default="transactional"))
@@ -31,6 +38,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table("usage_counters")
     with op.batch_alter_table("clients") as batch_op:
         batch_op.drop_column("marketing_consent_source")
         batch_op.drop_column("marketing_consent_at")
