@@ -54,6 +54,7 @@ ACCESS = {
     "mailbox.detail": Role.READ_ONLY,
     "clients.consent_change": Role.EDIT,
     "usage.export_messages": Role.READ_ONLY,
+    "usage.quotas_page": Role.ADMIN,
     "settings.index": Role.ADMIN,
     "settings.vonage_settings": Role.ADMIN,
     "settings.email_settings": Role.ADMIN,

@@ -108,3 +108,15 @@ def test_two_sends_at_once_cannot_both_pass(app, make_appointment):
     assert outcomes.count("sent") == 1, outcomes
     assert _broadcasts() == 1 and quotas.left("transactional").messages == 2
     assert Decimal(quotas.left("transactional").spend) > 0
+
+
+def test_admins_set_quotas_and_see_this_month(admin_client, make_appointment):
+    response = admin_client.post("/usage/quotas", data={
+        "quota_marketing_messages": "100", "quota_marketing_spend": "2.50"})
+    assert response.status_code == 200 and "Quotas saved." in response.text
+    assert quotas.limits("marketing") == (100, Decimal("2.50"))
+    assert quotas.limits("transactional") == (None, None)
+    bad = admin_client.post("/usage/quotas", data={"quota_direct_messages": "lots"})
+    assert bad.status_code == 422 and "A whole number of messages" in bad.text
+    page = admin_client.get("/usage/quotas").text
+    assert "0 / 100" in page and 'value="2.50"' in page
