@@ -64,6 +64,14 @@ def test_the_lists_link_their_export_with_the_filters(viewer):
         "/messages/outbox?channel=sms&before=9").text
 
 
+def test_the_outbox_folder_filter_is_kept(viewer, make_message):
+    make_message(body="No folder")
+    rows = _csv(viewer.get("/usage/export/outbox.csv?folder=other"))
+    assert [r[10] for r in rows[1:]] == ["No folder"]
+    page = viewer.get("/messages/outbox?folder=other").text
+    assert 'href="/usage/export/outbox.csv?folder=other"' in page
+
+
 def test_a_bad_filter_is_refused(viewer):
     assert viewer.get("/usage/export/outbox.csv?status=nonsense").status_code == 422
 
