@@ -20,6 +20,7 @@ from core.extensions import csrf, db, htmx, limiter, login_manager, migrate
 from core.ops import logs, metrics
 from core.secure import hooks as secure_hooks
 from core.team import hooks as team_hooks
+from core.usage import hooks as usage_hooks
 
 
 @event.listens_for(Engine, "connect")
@@ -104,7 +105,8 @@ def _register_blueprints(app: Flask) -> None:
 
 def _connect_features(app: Flask) -> None:
     """Features plug into the messaging pipeline's signals (core/messaging/signals.py)."""
-    for feature in (secure_hooks, conversations_hooks, automation_hooks, team_hooks):
+    for feature in (secure_hooks, conversations_hooks, automation_hooks, team_hooks,
+                    usage_hooks):
         feature.connect(app)
 
 

@@ -25,6 +25,7 @@ BLUEPRINTS = [
     "automation",
     "confirmations",
     "team",
+    "usage",
 ]
 
 

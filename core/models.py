@@ -24,3 +24,4 @@ from core.messaging.models import (  # noqa: F401
 from core.secure.models import SecureFile, SecureMessage  # noqa: F401,E402
 from core.simulator.models import SimMessage  # noqa: F401
 from core.team.models import Chat, ChatMessage, Member, Mention  # noqa: F401,E402
+from core.usage.models import UsageCounter  # noqa: F401,E402

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -70,6 +71,13 @@ SPECS = {
         Spec("business_timezone", env="BUSINESS_TIMEZONE", default="America/New_York"),
         Spec("public_url", env="PUBLIC_BASE_URL"),
         Spec("delivery_mode", env="DELIVERY_MODE", default="live"),
+        # Usage and cost: the currency every price is shown in, and what a received text
+        # segment costs (0: receiving is free on the plan).
+        Spec("currency", env="CURRENCY", default="USD"),
+        Spec("sms_inbound_price", env="SMS_INBOUND_PRICE_PER_SEGMENT", default="0"),
+        # Monthly quotas per category (core.usage.quotas): messages and/or spend; blank: none.
+        *(Spec(f"quota_{category}_{kind}") for category in ("transactional", "marketing", "direct")
+          for kind in ("messages", "spend")),
         # Two-way texting (core.conversations): switches edited on /conversations/settings.
         Spec("twoway_enabled", kind=bool, default=True),
         Spec("twoway_reply_after_client", kind=bool, default=False),
@@ -83,6 +91,8 @@ SPECS = {
         # edited on /confirmations/settings. Equal start and end: no quiet hours.
         Spec("sending_window_start", env="SENDING_WINDOW_START", default="08:00"),
         Spec("sending_window_end", env="SENDING_WINDOW_END", default="21:00"),
+        # Marketing ends earlier where a state requires it (e.g. 20:00); blank: the window's end.
+        Spec("marketing_window_end", env="MARKETING_WINDOW_END", default=""),
         Spec("confirmation_cancel_on_no", kind=bool, default=False),
         Spec("confirmation_timeout_hours", kind=int, default=48),
         # Staff chat (core.team): how long messages are kept; the group told of client replies.
@@ -282,6 +292,19 @@ def rotate() -> int:
 def business_name() -> str:
     """The business name: the Settings page, else BUSINESS_NAME."""
     return get("business_name") or "Tidings"
+
+
+def currency() -> str:
+    """The currency code prices are shown in (e.g. USD)."""
+    return (get("currency") or "USD").upper()
+
+
+def inbound_price() -> Decimal:
+    """What one received text segment costs (0 when receiving is free)."""
+    try:
+        return max(Decimal(str(get("sms_inbound_price") or "0")), Decimal(0))
+    except InvalidOperation:
+        return Decimal(0)
 
 
 def business_timezone() -> str:

@@ -1,15 +1,16 @@
 """Client list, client card, and the create and edit forms."""
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import requires
 from blueprints.clients import bp
 from blueprints.clients.forms import ClientForm, SearchForm
-from blueprints.rendering import render, see_other
+from blueprints.rendering import is_htmx, render, see_other
 from core.appointments import operations as appointments
 from core.audit.operations import history
 from core.auth.models import Role
+from core.clients import consent
 from core.clients import operations as ops
 from core.extensions import db
 
@@ -49,7 +50,31 @@ def detail(client_id: int):
         appointments=appointments.of_client(client.id),
         messages=ops.messages_of(client.id),
         events=history(client_id=client.id),
+        **_consent_context(client),
     )
+
+
+def _consent_context(client) -> dict:
+    return {"consent_events": consent.consent_history(client.id),
+            "consent_sources": consent.SOURCES}
+
+
+@bp.route("/<int:client_id>/consent", methods=["POST"])
+@requires(Role.EDIT)
+def consent_change(client_id: int):
+    """Record or withdraw the client's marketing consent (given on the client card)."""
+    client = _client_or_404(client_id)
+    if request.form.get("consent") == "give":
+        consent.give(client, "form", actor=current_user)
+    elif request.form.get("consent") == "withdraw":
+        consent.withdraw(client, "form", actor=current_user)
+    else:
+        abort(400)
+    db.session.commit()
+    if is_htmx():
+        return render_template("clients/_consent.html", client=client,
+                               **_consent_context(client))
+    return see_other(url_for("clients.detail", client_id=client.id))
 
 
 def _save(form: ClientForm, client=None):

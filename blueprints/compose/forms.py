@@ -88,13 +88,21 @@ class ComposeForm(WhenMixin, FlaskForm):
     email_fallback = BooleanField("Email clients who have no mobile number")
     per_appointment = BooleanField("One message per appointment (a client with several "
                                    "selected appointments gets several)")
+    category = RadioField("Kind of message", default="transactional", choices=[
+        SelectChoice("transactional", "Transactional: about an appointment or the service "
+                                      "(closures, changes, reminders)"),
+        SelectChoice("marketing", "Marketing: promotions, offers, newsletters (only clients "
+                                  "who agreed to marketing)"),
+    ], validate_choice=False)  # anything but marketing is transactional (options())
 
     def options(self) -> dict:
         """The send's options (core.messaging.compose.create_broadcast); by default a client
         with several selected appointments gets one message (ONE_PER_CLIENT)."""
         return {"outside_window": bool(self.outside_window.data),
                 "email_fallback": bool(self.email_fallback.data),
-                ONE_PER_CLIENT: not self.per_appointment.data}
+                ONE_PER_CLIENT: not self.per_appointment.data,
+                "category": "marketing" if self.category.data == "marketing"
+                else "transactional"}
 
 
 class EditForm(WhenMixin, FlaskForm):

@@ -21,6 +21,8 @@ from core.messaging.templating import FIELD_LABELS, format_time
 from core.phones import pretty
 from core.secure import operations as secure_ops
 from core.types import utcnow
+from core.usage import quotas
+from core.usage.costs import broadcast_cost
 
 UPLOAD_LIMIT = 11 * files.MB  # 10 MB of email files plus the form itself
 UPLOAD_FIELDS = {Channel.MMS: "images", Channel.EMAIL: "files", Channel.VOICE: "audio"}
@@ -172,7 +174,8 @@ def _sent_message(broadcast: Broadcast) -> str:
 def _count_context(form: ComposeForm, measure: bool = True) -> dict:
     """What the counter shows: the plan's figures on the merged text, or why there are none."""
     context = {"channel": form.channel.data, "summary": None, "error": None,
-               "price": current_app.config.get("SMS_PRICE_PER_SEGMENT", 0.0079)}
+               "price": current_app.config.get("SMS_PRICE_PER_SEGMENT", 0.0079),
+               "quota": quotas.left(form.options()["category"])}
     if not measure:
         return context
     try:
@@ -235,6 +238,7 @@ def _broadcast_context(broadcast: Broadcast) -> dict:
     return {
         "broadcast": broadcast,
         "progress": _progress(broadcast),
+        "cost": broadcast_cost(broadcast.id),
         "attachments": files.for_broadcast(broadcast.id),
         "who": compose.describe_recipients(broadcast.recipients),
         "changeable": compose.is_changeable(broadcast),

@@ -247,7 +247,8 @@ class EmailForm(_SettingsForm):
 
 
 class BusinessForm(_SettingsForm):
-    SETTING_FIELDS = ("business_name", "business_phone", "business_timezone", "delivery_mode")
+    SETTING_FIELDS = ("business_name", "business_phone", "business_timezone", "delivery_mode",
+                      "currency", "sms_inbound_price")
 
     business_name = StringField("Business name", validators=[
         DataRequired("Enter the business name."), Length(max=100)])
@@ -259,6 +260,15 @@ class BusinessForm(_SettingsForm):
                                     SelectChoice("live", "Real providers when configured"),
                                     SelectChoice("simulator",
                                                  "Phone simulator only (demo / training)")])
+    currency = StringField("Currency", default="USD", validators=[
+        DataRequired("Enter a currency code."),
+        Regexp(r"^[A-Za-z]{3}$", message="A currency is a three-letter code such as USD.")],
+        filters=[lambda v: v.strip().upper() if isinstance(v, str) else v],
+        description="The code prices are shown in, as your provider bills (e.g. USD, EUR).")
+    sms_inbound_price = StringField("Price per received text segment", default="0", validators=[
+        Optional(), Regexp(r"^\d{1,4}(\.\d{1,5})?$",
+                           message="A price such as 0.0079 (0 when receiving is free).")],
+        description="Some plans bill for texts you receive; 0 when yours does not.")
 
     def validate_business_phone(self, field):
         field.data = _number(field.data)

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String, event, literal_column
+from sqlalchemy import Index, String, event, false, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import Grouping
 
@@ -62,6 +62,11 @@ class Client(db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     opted_out: Mapped[bool] = mapped_column(default=False)
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Marketing consent (migration 0019_usage): given when and how (import, form, keyword);
+    # STOP withdraws it. Its history is on the client's audit events.
+    marketing_consent: Mapped[bool] = mapped_column(server_default=false())
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    marketing_consent_source: Mapped[str] = mapped_column(String(20), server_default="")
     unknown_sender: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

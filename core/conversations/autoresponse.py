@@ -91,6 +91,12 @@ def start_text() -> str:
     return f"{_business()}: you are subscribed again. Reply STOP to stop texts."
 
 
+def join_text() -> str:
+    """The confirmation of marketing consent given by JOIN."""
+    return (f"{_business()}: you will now also receive offers and news. Reply STOP to stop "
+            "all texts.")
+
+
 def _business() -> str:
     return setting("business_name") or "Tidings"  # as settings.business_name()
 

@@ -10,6 +10,7 @@ class Kind(enum.StrEnum):
 
     STOP = "stop"
     START = "start"
+    JOIN = "join"  # marketing consent
     HELP = "help"
     YES = "yes"
     NO = "no"
@@ -20,13 +21,22 @@ class Kind(enum.StrEnum):
 WORDS = {
     "STOP": Kind.STOP, "STOPALL": Kind.STOP, "UNSUBSCRIBE": Kind.STOP, "CANCEL": Kind.STOP,
     "END": Kind.STOP, "QUIT": Kind.STOP,
-    "START": Kind.START, "UNSTOP": Kind.START,
+    # 47 CFR 64.1200(a)(10): revoking consent by any reasonable means; these words (and the
+    # phrases in PHRASES) must be honoured as STOP is.
+    "REVOKE": Kind.STOP, "OPTOUT": Kind.STOP, "REMOVE": Kind.STOP,
+    "START": Kind.START, "UNSTOP": Kind.START, "JOIN": Kind.JOIN,
     "HELP": Kind.HELP, "INFO": Kind.HELP,
     "YES": Kind.YES, "Y": Kind.YES, "NO": Kind.NO, "N": Kind.NO,
 }
 # The whole text must be the keyword (and for YES/NO an optional code): "Stop!" and " quit. "
 # count, "please don't stop" does not.
 KEYWORD = re.compile(r"^[\W_]*([A-Za-z]+)(?:[\W_]*?\s*#?(\d{1,3}))?[\W_]*$")
+# Keywords written as two words ("opt out", "Opt-Out", "stop all", "remove me"): the words are
+# joined before the lookup, so "OPT OUT" is OPTOUT.
+PHRASE = re.compile(r"^[\W_]*(opt|stop|remove|revoke)[\s_-]*(out|all|me|consent)[\W_]*$",
+                    re.IGNORECASE)
+PHRASES = {"OPTOUT": Kind.STOP, "STOPALL": Kind.STOP, "REMOVEME": Kind.STOP,
+           "REVOKECONSENT": Kind.STOP}
 THANKS = re.compile(r"^[\W_]*(thanks?( you)?( so much| very much)?|thank u|thx|ty|cheers)"
                     r"[\W_]*$", re.IGNORECASE)
 
@@ -41,6 +51,9 @@ class Parsed:
 
 def parse(text: str) -> Parsed:
     """What the text asks for; anything not a keyword alone is Kind.OTHER (or THANKS)."""
+    phrase = PHRASE.match((text or "").strip())
+    if phrase and "".join(phrase.groups()).upper() in PHRASES:
+        return Parsed(PHRASES["".join(phrase.groups()).upper()])
     match = KEYWORD.match((text or "").strip())
     if match:
         kind = WORDS.get(match.group(1).upper())

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from core.appointments.models import Appointment, AppointmentStatus, ConfirmationStatus
 from core.audit.operations import record
 from core.bulk import is_postgresql
+from core.clients import consent
 from core.clients.models import Client
 from core.confirmations import operations as confirmations
 from core.conversations import autoresponse as auto
@@ -57,6 +58,8 @@ def handle_inbound(message: Message) -> str:
         done = opt_out(client, message)
     elif kind == Kind.START:
         done = opt_in(client, message)
+    elif kind == Kind.JOIN:
+        done = join_marketing(client, message)
     elif kind == Kind.HELP:
         auto.claim_guard(message.from_addr)  # HELP is always answered; it counts for the guard
         # An opted-out phone still gets its HELP answer (delivery skips opted-out clients).
@@ -123,6 +126,7 @@ def opt_out(client: Client, message: Message | None = None) -> str:
             person.opted_out, person.opted_out_at = True, utcnow()
         cancelled = skip_queued(person)
         skipped += cancelled
+        consent.withdraw(person, "stop", message_id=getattr(message, "id", None))
         record("client.opted_out", f"{person.name} replied STOP: no more texts "
                f"({cancelled} queued cancelled)", client_id=person.id,
                message_id=getattr(message, "id", None))
@@ -187,6 +191,20 @@ def opt_in(client: Client, message: Message | None = None) -> str:
         auto.send_text(client.mobile, auto.start_text(), client_id=client.id,
                        reason="START confirmation")
     return "Resubscribed"
+
+
+def join_marketing(client: Client, message: Message) -> str:
+    """JOIN: the client agrees to marketing texts (and resubscribes after STOP); confirms once;
+    commits."""
+    if client.opted_out:
+        opt_in(client, message)
+    if not consent.give(client, "keyword", message_id=message.id):
+        return "JOIN from a client who already agreed to marketing; nothing to do"
+    db.session.commit()
+    if client.mobile:
+        auto.send_text(client.mobile, auto.join_text(), client_id=client.id,
+                       reason="JOIN confirmation")
+    return "Marketing consent given"
 
 
 # ---- appointment answers -----------------------------------------------------------------------
@@ -399,7 +417,7 @@ def reply(client_id: int, body: str, *, actor, images=()):
     # A reply in a conversation answers the client: it is not held to the sending window.
     broadcast = create_broadcast(actor=actor, channel=channel, recipients={"client_id": client_id},
                                  body=body, attachments=list(images),
-                                 options={"outside_window": True})
+                                 options={"outside_window": True, "category": "direct"})
     _touch(client_id)
     mark_read(client_id)
     return broadcast

@@ -102,6 +102,7 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
     try:
         # A feature may keep the files itself (secure: encrypted, never sent).
         features = {"secure": secure_options} if secure_options is not None else {}
+        _reserve(broadcast, checked.summary)
         if not _features_took_files(broadcast, features, checked.uploads):
             stored = files.store(broadcast.id, checked.uploads)
         record("broadcast.created", _audit_summary(broadcast, checked.summary), actor=actor,
@@ -116,6 +117,14 @@ def create_broadcast(*, actor, channel, recipients, subject="", body="", send_at
     set_committed_value(broadcast, "recipients", checked.recipients)
     _pipeline().start_broadcast(broadcast.id)
     return broadcast
+
+
+def _reserve(broadcast: Broadcast, summary) -> None:
+    """Let features count the send before it commits (quotas); a refusal is a ComposeError."""
+    try:
+        signals.broadcast_reserving.send(broadcast, summary=summary)
+    except ValueError as exc:
+        raise ComposeError(str(exc)) from None
 
 
 def _secure_options(channel, secure) -> dict | None:

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from core.bulk import Prepared, bound, insert_prepared, is_postgresql, prepare
 from core.extensions import db
 from core.messaging import signals
-from core.messaging.models import Broadcast, BroadcastStatus, Direction, Status
+from core.messaging.models import Broadcast, BroadcastStatus, Category, Direction, Status
 from core.messaging.pipeline import (
     CHUNK,
     claim_broadcast,
@@ -49,7 +49,8 @@ INSERT_CHUNK = 10_000  # rows per transaction: one COPY (or executemany) and one
 FIRST_CHUNK = 2_000
 STALE_AFTER = timedelta(minutes=5)  # a fan-out silent this long is taken over
 NAMES = ("broadcast_id", "client_id", "appointment_id", "direction", "channel", "to_addr",
-         "subject", "body", "status", "reason", "send_at", "created_at", "held_until")
+         "subject", "body", "status", "reason", "send_at", "created_at", "held_until",
+         "category")
 OUT, QUEUED, SKIPPED = Direction.OUT.value, Status.QUEUED.value, Status.SKIPPED.value
 
 
@@ -93,7 +94,7 @@ def fan_out(broadcast_id: int) -> int:
     broadcast = db.session.get(Broadcast, broadcast_id)
     # A feature may plan it instead (a secure send: notices with links, not the content).
     planned = signals.first_answer(signals.broadcast_planning, broadcast)
-    writer = Writer(broadcast_id)
+    writer = Writer(broadcast_id, (broadcast.options or {}).get("category"))
     created, pending, batches = 0, None, Batches()
     # A feature's plan may add rows to this session (portal rows): they commit with their
     # messages, so its chunks are written on this thread.
@@ -156,8 +157,9 @@ def _in_context(app, fn: Callable, *args):
 class Writer:
     """Writes one fan-out's chunks, each in its own transaction."""
 
-    def __init__(self, broadcast_id: int):
+    def __init__(self, broadcast_id: int, category: str | None = None):
         self.broadcast_id = broadcast_id
+        self.category = Category(category or Category.TRANSACTIONAL).value
         self.cancelled = False
         self.hold = lease()
 
@@ -177,7 +179,7 @@ class Writer:
                 status, reason, held = QUEUED, "", held_until
             rows.append((bid, p.client_id, p.appointment_id, OUT, p.channel,
                          (p.to_addr or "")[:254], (p.subject or "")[:200], p.body or "",
-                         status, reason, sent, created, held))
+                         status, reason, sent, created, held, self.category))
         return rows
 
     def _at(self, moment: datetime):

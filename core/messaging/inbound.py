@@ -11,6 +11,7 @@ sweeper re-triggers a drain for queued rows that wait too long (a lost flag or j
 import logging
 import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 from redis.exceptions import RedisError
@@ -18,13 +19,21 @@ from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
-from core import phones
+from core import phones, settings
 from core.audit.models import AuditEvent
 from core.clients.models import Client, ContactMethod
 from core.extensions import db
 from core.jobs import queue, redis
 from core.messaging import signals
-from core.messaging.models import Channel, Direction, Message, MessageEvent, PendingInbound, Status
+from core.messaging.models import (
+    Category,
+    Channel,
+    Direction,
+    Message,
+    MessageEvent,
+    PendingInbound,
+    Status,
+)
 from core.messaging.segments import count
 from core.types import utcnow
 
@@ -143,12 +152,20 @@ def _store(provider, provider_id, from_addr, to_addr, body, channel, subject, re
         appointment_id=linked, created_at=at,
         segments=count(body).segments if channel == Channel.SMS else 1, reason="", attempts=0,
     )
+    # A client's own text is conversation, whatever it answers (usage counts it as direct).
+    values.update(cost=_inbound_cost(channel, values["segments"]), category=Category.DIRECT)
     message_id = _write(connection, values, raw)
     if message_id is None:
         log.info("inbound %s/%s is stored already", provider, provider_id)
         return None
     db.session.commit()
     return _loaded(Message(id=message_id, **values))
+
+
+def _inbound_cost(channel: str, segments: int) -> Decimal | None:
+    """What receiving the text costs: its segments at the inbound price (None when free)."""
+    price = settings.inbound_price() if channel == Channel.SMS else Decimal(0)
+    return price * segments if price else None
 
 
 def _write(connection, values: dict, raw: dict | None) -> int | None:
@@ -221,7 +238,7 @@ LINKED_APPOINTMENT = (
 
 FIELDS = ("direction", "channel", "status", "from_addr", "to_addr", "subject", "body",
           "provider", "provider_id", "client_id", "appointment_id", "created_at", "segments",
-          "reason", "attempts")
+          "reason", "attempts", "cost", "category")
 INSERT_NEW = (sqlite.insert(MESSAGE_ROWS)
               .on_conflict_do_nothing(index_elements=["provider", "provider_id"])
               .returning(MESSAGE_ROWS.c.id))

@@ -42,6 +42,14 @@ class Status(enum.StrEnum):
         return self not in {Status.QUEUED, Status.SENDING, Status.RECONCILE}
 
 
+class Category(enum.StrEnum):
+    """Why a message goes out (migration 0019_usage): the rules and quotas differ by it."""
+
+    TRANSACTIONAL = "transactional"  # reminders, confirmations, status texts, secure notices
+    MARKETING = "marketing"  # promotions, newsletters: consent and the strict window apply
+    DIRECT = "direct"  # a staff member's reply in a conversation
+
+
 class BroadcastStatus(enum.StrEnum):
     """Life of a broadcast: pending/scheduled → sending (fan-out took it) → sent, or cancelled."""
 
@@ -127,6 +135,10 @@ class Message(db.Model):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Usage (migration 0019_usage): transactional, marketing or direct (Category). Only a
+    # server default, so the pipeline's prebuilt Core inserts need not name it.
+    category: Mapped[str] = mapped_column(String(16),
+                                          server_default=Category.TRANSACTIONAL.value)
 
 
 class MessageEvent(db.Model):

@@ -33,6 +33,8 @@ CHUNK = 10_000  # appointments per query (one fan-out chunk)
 COUNT_CHUNK = 5_000  # ids per counting query (SQLite allows 32,766 bound values)
 RENDER_CACHE = 50_000  # distinct merged texts kept per plan (a few MB at most)
 SKIP_OPTED_OUT = "Opted out"
+SKIP_NO_CONSENT = "no marketing consent"
+MARKETING = "marketing"  # Category.MARKETING: consent and the strict window apply
 SKIP_DO_NOT_CONTACT = "Do Not Contact"
 SKIP_NO_MOBILE = "No mobile number"
 SKIP_NO_EMAIL = "No email address"
@@ -79,6 +81,7 @@ class Recipient(NamedTuple):
     opted_out: bool
     mobile_kind: str | None = None  # stored with the number; None: work it out
     timezone: str | None = None
+    marketing_consent: bool = False
     appointment_id: int | None = None
     start_at: datetime | None = None
     staff: str = ""
@@ -101,6 +104,7 @@ _CLIENT_COLUMNS = (
     Client.opted_out,
     Client.mobile_kind,
     Client.timezone,
+    Client.marketing_consent,
 )
 _APPOINTMENT_COLUMNS = (
     Appointment.id.label("appointment_id"),
@@ -121,6 +125,7 @@ def plan(broadcast, now: datetime | None = None) -> Iterator[Planned]:
     channel = Channel(broadcast.channel)
     options = broadcast.options or {}
     fallback = bool(options.get("email_fallback", "automation" in options))
+    marketing = options.get("category") == MARKETING
     body = compile_template(broadcast.body)
     subject = compile_template(broadcast.subject or DEFAULT_SUBJECT)
     zone, business = business_zone(), business_values()
@@ -132,6 +137,8 @@ def plan(broadcast, now: datetime | None = None) -> Iterator[Planned]:
     for person in recipients_of(broadcast.recipients or {}, per_client):
         goes_by = route(channel, person, fallback)
         to_addr, reason = resolve_address(goes_by, person)
+        if reason is None and marketing and not person.marketing_consent:
+            reason = SKIP_NO_CONSENT
         context = context_for(person, person, zone=zone, business=business, fields=fields)
         # Recipients with the same values get the same text: "Hi Anna" is rendered once.
         key = tuple(context.values())
@@ -168,12 +175,15 @@ def route(channel: Channel, person: Recipient, email_fallback: bool = False) -> 
 class Timing:
     """When each recipient's message goes: the broadcast's time, or, for a text or call that
     falls in the recipient's quiet hours, the start of their window. A broadcast whose
-    options say `outside_window` goes at its time anyway (the row is marked "outside")."""
+    options say `outside_window` goes at its time anyway (the row is marked "outside"), unless
+    it is marketing: that keeps the marketing window strictly (window.marketing())."""
 
     def __init__(self, broadcast, zone, now: datetime):
         self.send_at = broadcast.send_at if broadcast.send_at and broadcast.send_at > now else now
-        self.override = bool((broadcast.options or {}).get("outside_window"))
-        self.window = window.current()
+        options = broadcast.options or {}
+        marketing = options.get("category") == MARKETING
+        self.override = bool(options.get("outside_window")) and not marketing
+        self.window = window.marketing() if marketing else window.current()
         self.zone = zone
         self.by_zone: dict = {}  # one answer per zone: every row has the same send_at
 

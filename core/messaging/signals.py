@@ -24,6 +24,12 @@ Compose has flushed a Broadcast (not committed) that carries feature options. Se
 broadcast; kwargs `options` (validated) and `uploads`. A receiver that keeps the uploads
 itself (e.g. encrypted) returns True, and compose does not store them.""")
 
+broadcast_reserving = _signals.signal("broadcast-reserving", doc="""
+Compose is about to commit a flushed Broadcast. Sender: the broadcast; kwargs `summary` (the
+plan's figures: sendable, total_segments, channels). A receiver may count the send in the
+same transaction (usage quotas) or raise ValueError with a message fit to show: nothing is
+written then.""")
+
 broadcast_planning = _signals.signal("broadcast-planning", doc="""
 Fan-out is about to plan a broadcast. Sender: the broadcast. A receiver may return an iterator
 of Planned rows to use instead of `recipients.plan(broadcast)` (a secure send's notices).""")

@@ -69,6 +69,19 @@ def current() -> Window:
         return Window(parse_time(DEFAULT_START), parse_time(DEFAULT_END))
 
 
+def marketing() -> Window:
+    """The window marketing keeps, with no override: the sending window (08:00–21:00 when
+    quiet hours are off), ending earlier when a stricter end is set (e.g. 20:00)."""
+    base = current()
+    if base.always_open or base.start > base.end:
+        base = Window(parse_time(DEFAULT_START), parse_time(DEFAULT_END))
+    try:
+        end = parse_time(settings.get("marketing_window_end") or "")
+    except ValueError:
+        return base
+    return Window(base.start, end) if base.start < end < base.end else base
+
+
 @lru_cache(maxsize=1024)
 def zone_named(name: str | None) -> ZoneInfo | None:
     """The zone of an IANA name, or None for a blank or unknown one."""

@@ -68,7 +68,7 @@ def test_the_counter_measures_the_longest_merged_text_and_prices_it(app, editor,
                        data=_form(recipients="selected", body=body)).get_data(as_text=True)
     assert '<strong class="count-chars">161</strong>' in html
     assert '<strong class="count-segments">2</strong> segments' in html
-    assert "$0.0237" in html  # (1 + 2) segments × $0.0079
+    assert "0.0237 USD" in html  # (1 + 2) segments × 0.0079, in the currency setting
 
 
 def test_the_counter_shows_template_and_length_errors(app, editor, make_client):

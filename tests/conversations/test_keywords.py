@@ -20,7 +20,10 @@ from core.simulator.operations import send_reply
 from core.types import utcnow
 
 STOP_VARIANTS = ["STOP", "stop", " Stop ", "STOP!", "stopall", "UNSUBSCRIBE", "Cancel.",
-                 "end", "QUIT", "  quit!! ", "Unsubscribe."]
+                 "end", "QUIT", "  quit!! ", "Unsubscribe.",
+                 # 47 CFR 64.1200(a)(10) revocation words, any case, punctuation around them
+                 "REVOKE", "revoke.", "OPT OUT", "opt-out!", "Opt out", "OPTOUT", "optout?",
+                 "REMOVE", " remove! ", "Remove me"]
 
 
 def phone_texts(number):

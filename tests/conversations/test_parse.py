@@ -18,3 +18,18 @@ from core.conversations.keywords import Kind, parse
 def test_parse(text, kind, code):
     parsed = parse(text)
     assert (parsed.kind, parsed.code) == (kind, code)
+
+
+@pytest.mark.parametrize("text", [
+    "REVOKE", "revoke", "Revoke.", " REVOKE! ", "OPT OUT", "opt out", "Opt-Out", "opt_out.",
+    "OPTOUT", "optout!", "Opt  Out?", "REMOVE", "remove.", "Remove me!", "STOP ALL",
+    "revoke consent",
+])
+def test_revocation_words_opt_out(text):
+    assert parse(text).kind == Kind.STOP
+
+
+@pytest.mark.parametrize("text", ["remove my 3pm appointment please", "opt in", "optional",
+                                  "removed", "opt out of the 4pm one?"])
+def test_sentences_around_revocation_words_are_no_keyword(text):
+    assert parse(text).kind in (Kind.OTHER, Kind.START)

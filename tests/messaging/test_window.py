@@ -156,5 +156,6 @@ def test_a_scheduled_send_edited_into_quiet_hours_needs_the_override(app, client
     assert refused.status_code == 422 and "quiet hours" in refused.get_data(as_text=True)
     assert editor.post(url, data={**late, "outside_window": "y"}).status_code == 303
     db.session.expire_all()
-    assert db.session.get(Broadcast, broadcast.id).options.get("outside_window") is True
+    options = db.session.get(Broadcast, broadcast.id).options
+    assert (options["outside_window"], options["category"]) == (True, "transactional")
     assert '<input checked id="outside_window"' in editor.get(url).get_data(as_text=True)
