@@ -47,7 +47,8 @@ def test_a_mass_text_goes_by_each_clients_contact_method(app, client_for, make_c
 
     broadcast = db.session.scalars(db.select(Broadcast)).one()
     # A mass notice sends one message per client unless "one message per appointment" is ticked.
-    assert broadcast.options == {"email_fallback": True, "one_per_client": True}
+    assert broadcast.options == {"email_fallback": True, "one_per_client": True,
+                                 "category": "transactional"}
     got = {m.client_id: m for m in db.session.scalars(db.select(Message))}
     text, email = got[people["text"].id], got[people["email"].id]
     assert (text.channel, text.to_addr, text.subject) == ("sms", people["text"].mobile, "")
