@@ -14,7 +14,8 @@ from pathlib import Path
 PG_URL = os.environ.get(
     "DATABASE_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-LOGS = Path(__file__).resolve().parents[1] / "test-results"
+# Not test-results/: pytest-playwright empties that folder when a session starts.
+LOGS = Path(__file__).resolve().parents[1] / "test-logs"
 
 
 def postgres_reachable() -> bool:
