@@ -16,6 +16,7 @@ import base64
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -218,6 +219,8 @@ def snapshot(keys=None) -> dict[str, Any]:
 def set(key: str, value) -> None:  # noqa: A001  (the module is read as settings.set)
     """Store a value (encrypting secrets); None or '' removes it. The caller commits."""
     spec = _spec(key)
+    if key == "sms_inbound_price":  # this process sees its own change at once
+        current_app.extensions.pop(INBOUND_PRICE_CACHE, None)
     row = db.session.get(Setting, key)
     if value is None or value == "":
         if row is not None:
@@ -299,12 +302,23 @@ def currency() -> str:
     return (get("currency") or "USD").upper()
 
 
+INBOUND_PRICE_TTL = 10  # seconds one read of the inbound price serves a process's webhooks
+INBOUND_PRICE_CACHE = "tidings.inbound_price"
+
+
 def inbound_price() -> Decimal:
-    """What one received text segment costs (0 when receiving is free)."""
+    """What one received text segment costs (0 when receiving is free); read at most once per
+    INBOUND_PRICE_TTL in a process, so a burst of inbound webhooks does not query it each time."""
+    cache = current_app.extensions.setdefault(INBOUND_PRICE_CACHE, {})
+    now = time.monotonic()
+    if cache.get("until", 0.0) > now:
+        return cache["value"]
     try:
-        return max(Decimal(str(get("sms_inbound_price") or "0")), Decimal(0))
+        value = max(Decimal(str(get("sms_inbound_price") or "0")), Decimal(0))
     except InvalidOperation:
-        return Decimal(0)
+        value = Decimal(0)
+    cache.update(value=value, until=now + INBOUND_PRICE_TTL)
+    return value
 
 
 def business_timezone() -> str:
