@@ -1,6 +1,6 @@
 """Page-or-fragment rendering: decided in one place, from the HX-Request header."""
 
-from flask import current_app, redirect, render_template, request
+from flask import abort, current_app, redirect, render_template, request
 
 
 def is_htmx() -> bool:
@@ -33,3 +33,17 @@ def plural(n, word: str, many: str | None = None, number: bool = True) -> str:
     n = n or 0
     noun = word if n == 1 else (many or f"{word}s")
     return f"{n:,} {noun}" if number else noun
+
+
+MAX_POLLED = 200  # ids one status poll may ask about (one list page)
+
+
+def polled_ids() -> list[int]:
+    """The `ids=1,2,3` of a status poll; 400 when one is not a number or there are too many."""
+    try:
+        ids = [int(part) for part in request.args.get("ids", "").split(",") if part.strip()]
+    except ValueError:
+        abort(400)
+    if len(ids) > MAX_POLLED:
+        abort(400)
+    return ids

@@ -7,15 +7,13 @@ from flask_login import current_user
 from blueprints.access import requires
 from blueprints.confirmations import bp
 from blueprints.confirmations.forms import ChangeForm, SettingsForm
-from blueprints.rendering import is_htmx
+from blueprints.rendering import is_htmx, polled_ids
 from core import settings
 from core.appointments.models import Appointment, ConfirmationStatus
 from core.auth.models import Role
 from core.confirmations import operations as confirmations
 from core.extensions import db
 from core.messaging import window
-
-MAX_POLLED = 200  # appointments per badge poll (one list page)
 
 
 @bp.app_context_processor
@@ -82,12 +80,7 @@ def change(appointment_id: int):
 @requires(Role.READ_ONLY)
 def badges():
     """The confirmation badges of the listed appointments, swapped in place (the list polls)."""
-    try:
-        ids = [int(part) for part in request.args.get("ids", "").split(",") if part.strip()]
-    except ValueError:
-        abort(400)
-    if len(ids) > MAX_POLLED:
-        abort(400)
+    ids = polled_ids()
     return render_template("confirmations/_badges.html", ids=ids,
                            statuses=confirmations.statuses_of(ids))
 

@@ -8,7 +8,7 @@ from flask import abort, current_app, render_template, request, url_for
 from blueprints.access import requires
 from blueprints.mailbox import bp
 from blueprints.mailbox.forms import MessageFilterForm, OutboxFilterForm
-from blueprints.rendering import is_htmx, render
+from blueprints.rendering import is_htmx, polled_ids, render
 from core.auth.models import Role
 from core.messaging import folders as sidebar
 from core.messaging import queries
@@ -16,7 +16,6 @@ from core.phones import pretty
 
 PAGE_SIZE = 50
 FOLDERS_SHOWN = 10
-MAX_POLLED = 200
 CURSORS = ("before", "after")
 
 
@@ -49,12 +48,7 @@ def inbox():
 @requires(Role.READ_ONLY)
 def statuses():
     """The status badges of the given messages, swapped in place while any may still change."""
-    try:
-        ids = [int(part) for part in request.args.get("ids", "").split(",") if part.strip()]
-    except ValueError:
-        abort(400)
-    if len(ids) > MAX_POLLED:
-        abort(400)
+    ids = polled_ids()
     messages = queries.statuses(ids)
     poll_ids = [m.id for m in messages if queries.watched(m)]
     return render_template("mailbox/_statuses.html", messages=messages, poll_ids=poll_ids)
