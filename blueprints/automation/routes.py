@@ -9,6 +9,7 @@ from blueprints.access import requires
 from blueprints.appointments import selection
 from blueprints.automation import bp
 from blueprints.automation.forms import ConfirmForm, FieldStatusForm, RuleForm
+from blueprints.forms import save_through
 from blueprints.rendering import render, see_other
 from core.appointments import operations as appointments
 from core.auth.models import Role
@@ -46,16 +47,7 @@ def _rule_data(form: RuleForm) -> ops.RuleData:
 
 def _save_rule(form: RuleForm, rule=None):
     """Save through the operations; a refusal lands on its field."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        rule = ops.save(_rule_data(form), actor=current_user, rule=rule)
-    except ops.RuleProblem as exc:
-        db.session.rollback()
-        form[exc.field].errors = [*form[exc.field].errors, str(exc)]
-        return None
-    db.session.commit()
-    return rule
+    return save_through(form, lambda: ops.save(_rule_data(form), actor=current_user, rule=rule))
 
 
 def _rule_editor(form: RuleForm, rule=None):

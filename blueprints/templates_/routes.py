@@ -4,6 +4,7 @@ from flask import abort, flash, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints.access import requires
+from blueprints.forms import save_through
 from blueprints.rendering import see_other
 from blueprints.templates_ import bp
 from blueprints.templates_.forms import TemplateForm
@@ -35,16 +36,8 @@ def _editor(form: TemplateForm, template=None, status: int = 200):
 
 def _save(form: TemplateForm, template=None):
     """Save through the operations; a refusal lands on its field."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        template = ops.save(_data(form), actor=current_user, template=template)
-    except ops.TemplateProblem as exc:
-        db.session.rollback()
-        form[exc.field].errors = [*form[exc.field].errors, str(exc)]
-        return None
-    db.session.commit()
-    return template
+    return save_through(form, lambda: ops.save(_data(form), actor=current_user,
+                                               template=template))
 
 
 @bp.route("")

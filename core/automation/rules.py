@@ -9,6 +9,7 @@ from core.appointments.models import AppointmentStatus
 from core.audit.operations import record
 from core.automation.models import AutomationRule, MessageTemplate, RuleKind, Timing
 from core.extensions import db
+from core.problems import FieldProblem
 
 STATUS_TRIGGERS = {AppointmentStatus.EN_ROUTE.value: "En Route",
                    AppointmentStatus.WORKING.value: "Working",
@@ -21,12 +22,8 @@ LIMITS = {Timing.DAYS_BEFORE: 60, Timing.HOURS_BEFORE: 24 * 14, Timing.HOURS_AFT
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
-class RuleProblem(ValueError):
+class RuleProblem(FieldProblem):
     """A rule that cannot be saved; `field` names the form field at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass

@@ -14,17 +14,14 @@ from core.extensions import db
 from core.messaging import segments
 from core.messaging.models import Channel
 from core.messaging.templating import TemplateError, compile_template, render
+from core.problems import FieldProblem
 from core.types import utcnow
 
 CHANNELS = {"sms": "Text (SMS)", "email": "Email", "voice": "Voice (text-to-speech)"}
 
 
-class TemplateProblem(ValueError):
+class TemplateProblem(FieldProblem):
     """A template that cannot be saved or deleted; `field` names the form field at fault."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass
