@@ -36,18 +36,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[],
                         help="benchmarks to run (default: all)")
     parser.add_argument("--size", type=int, action="append",
-                        help="compose and fanout: recipients (repeatable, default 10000 and 100000); "
+                        help="compose and fanout: recipients (repeatable, default 10000 and "
+                             "100000); "
                              "delivery: messages per run (default 2000); outbox: rows "
                              "(default 1000000); memory: messages (default 100000)")
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"],
                         help="compose and fanout only (default both)")
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (a few minutes in all): fanout 10,000, delivery 1,000, "
+                        help="small sizes (a few minutes in all): compose and fanout 10,000, delivery 1,000, "
                              "outbox 100,000, memory 10,000 (also BENCH_QUICK=1)")
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("BENCH_QUICK"):
-        QUICK.update(compose=[10_000], fanout=[10_000], automation=[10_000], delivery=[1000], outbox=[100_000],
-                     memory=[10_000])
+        QUICK.update(compose=[10_000], fanout=[10_000], automation=[10_000], delivery=[1000],
+                     outbox=[100_000], memory=[10_000])
     print(machine(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)

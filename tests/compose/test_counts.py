@@ -10,6 +10,9 @@ from core.messaging.models import Broadcast, Channel
 from core.messaging.recipients import ONE_PER_CLIENT, count_reachable, plan, summarize
 
 
+BODY = "Hi {{ first_name }}, see you {{ appointment_date }}"
+
+
 @pytest.fixture
 def crowd(make_client, make_appointment):
     """Three fine clients, one opted out, one without a mobile, one Do Not Contact, one who
@@ -29,7 +32,7 @@ def crowd(make_client, make_appointment):
 def test_sql_counts_match_the_plan_for_clients_with_several_appointments(
         app, crowd, channel, per_client):
     options = {ONE_PER_CLIENT: True} if per_client else {}
-    draft = Broadcast(channel=channel.value, subject="Notice", body="Hi {{ first_name }}, see you {{ appointment_date }}",
+    draft = Broadcast(channel=channel.value, subject="Notice", body=BODY,
                       recipients={"appointment_ids": crowd}, options=options)
     planned = summarize(plan(draft))
     counted = count_reachable(channel, crowd, per_client=per_client)
