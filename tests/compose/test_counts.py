@@ -9,7 +9,6 @@ from core.clients.models import ContactMethod
 from core.messaging.models import Broadcast, Channel
 from core.messaging.recipients import ONE_PER_CLIENT, count_reachable, plan, summarize
 
-
 BODY = "Hi {{ first_name }}, see you {{ appointment_date }}"
 
 
