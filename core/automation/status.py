@@ -71,6 +71,7 @@ def status_text(appointment, status: str, changed: bool = True, *, actor=None,
         return Outcome(changed, f"Status {label}. The {label} text was sent already.")
     if rule.paused_at is None:
         reason = skip_reason(rule, appointment.id)
+        db.session.commit()  # the status change stands even when a quota refuses the text
         broadcast_id, count = plan_rule(rule, now, only=[appointment.id], actor=actor)
     if rule.paused_at is not None:  # paused before, or by this run (a monthly quota)
         db.session.commit()
