@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from core.bulk import is_postgresql
 from core.extensions import db
 from core.messaging.models import Direction, Status
 from core.usage.models import UsageRollup as R
@@ -50,39 +51,50 @@ def bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
 
 
 def figures(first: date, last: date, tz: str) -> Figures:
-    """The range's figures (stored UTC, days in `tz`)."""
+    """The range's figures (stored UTC, days in `tz`): two queries over the rollup."""
     since, until = bounds(first, last, tz)
     inside = (R.hour >= since, R.hour < until)
     result = Figures(first, last)
-    result.groups = groups(inside)
-    out = db.session.execute(select(
-        func.sum(R.sent), func.sum(R.delivered), func.sum(R.failed), func.sum(R.opted_out),
-    ).where(R.direction == Direction.OUT, *inside)).one()
-    result.sent, result.delivered, result.failed, result.opted_out = (int(n or 0) for n in out)
-    result.days = days(first, last, ZoneInfo(tz), inside)
+    rates = [0, 0, 0, 0]
+    for direction, channel, category, n, priced, cost, *counts in _totals(inside):
+        result.groups.append((direction, channel, category, int(n),
+                              Decimal(cost) if priced else None))
+        if direction == Direction.OUT:
+            rates = [total + int(c or 0) for total, c in zip(rates, counts, strict=True)]
+    result.sent, result.delivered, result.failed, result.opted_out = rates
+    result.days = days(first, last, tz, inside)
     return result
 
 
-def groups(inside) -> list[tuple]:
-    """(direction, channel, category, messages, cost or None while none is priced)."""
-    query = select(R.direction, R.channel, R.category, func.sum(R.messages), func.sum(R.priced),
-                   func.sum(R.cost)).where(*inside).group_by(
-        R.direction, R.channel, R.category).order_by(R.direction.desc(), R.channel, R.category)
-    return [(direction, channel, category, int(n), Decimal(cost) if priced else None)
-            for direction, channel, category, n, priced, cost in db.session.execute(query)
-            if n]
+def _totals(inside) -> list:
+    """Per direction, channel and category: messages, priced, cost, sent, delivered, failed,
+    opted out (keys whose messages were all deleted are left out)."""
+    key = (R.direction, R.channel, R.category)
+    query = select(*key, *(func.sum(getattr(R, m)) for m in MEASURES)).where(
+        *inside).group_by(*key).order_by(R.direction.desc(), R.channel, R.category)
+    return [row for row in db.session.execute(query) if row[3]]
 
 
-def days(first: date, last: date, zone: ZoneInfo, inside) -> list[dict]:
-    """Per local day: sent, delivered, failed, replies (summed per UTC hour, then by day)."""
+MEASURES = ("messages", "priced", "cost", "sent", "delivered", "failed", "opted_out")
+
+
+def days(first: date, last: date, tz: str, inside) -> list[dict]:
+    """Per local day: sent, delivered, failed, replies. PostgreSQL sums by local day itself;
+    SQLite (no time zones) by UTC hour, which Python puts in its local day."""
     replies = func.sum(R.messages).filter(R.direction == Direction.IN)
-    query = select(R.hour, func.sum(R.sent), func.sum(R.delivered), func.sum(R.failed),
-                   replies).where(*inside).group_by(R.hour)
+    sums = (func.sum(R.sent), func.sum(R.delivered), func.sum(R.failed), replies)
+    zone = ZoneInfo(tz)
+    if is_postgresql():
+        local = func.date(func.timezone(tz, func.timezone("UTC", R.hour)))
+        rows = db.session.execute(select(local, *sums).where(*inside).group_by(local))
+    else:
+        rows = ((hour.astimezone(zone).date(), *n) for hour, *n in db.session.execute(
+            select(R.hour, *sums).where(*inside).group_by(R.hour)))
     counts: dict = defaultdict(lambda: [0, 0, 0, 0])
-    for hour, *values in db.session.execute(query):
-        day = counts[hour.astimezone(zone).date()]
+    for day, *values in rows:
+        totals = counts[day]
         for i, n in enumerate(values):
-            day[i] += int(n or 0)
+            totals[i] += int(n or 0)
     result, day = [], first
     while day <= last:
         sent, delivered, failed, replied = counts.get(day, (0, 0, 0, 0))
