@@ -24,7 +24,7 @@ from core.auth.models import Role
 from core.extensions import db
 from core.messaging.models import Direction
 from core.types import utcnow
-from core.usage import export, figures, quotas
+from core.usage import chart, export, figures, quotas
 
 MAX_DAYS = 366
 
@@ -95,7 +95,7 @@ def index():
     first, last, tz, error = _range()
     status = 422 if error else 200
     return render_template("usage/index.html", f=figures.figures(first, last, tz),
-                           error=error), status
+                           error=error, chart_bars=chart.bars, chart_peak=chart.peak), status
 
 
 @bp.route("/export/usage.csv")

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from core.bulk import is_postgresql
 from core.extensions import db
@@ -51,45 +51,67 @@ def bounds(first: date, last: date, tz: str) -> tuple[datetime, datetime]:
 
 
 def figures(first: date, last: date, tz: str) -> Figures:
-    """The range's figures (stored UTC, days in `tz`): two queries over the rollup."""
+    """The range's figures (stored UTC, days in `tz`)."""
     since, until = bounds(first, last, tz)
     inside = (R.hour >= since, R.hour < until)
+    if is_postgresql():
+        totals, per_day = _in_one_pass(inside, tz)
+    else:
+        totals, per_day = _totals(inside), _per_day(inside, ZoneInfo(tz))
     result = Figures(first, last)
     rates = [0, 0, 0, 0]
-    for direction, channel, category, n, priced, cost, *counts in _totals(inside):
+    for direction, channel, category, n, priced, cost, *counts in totals:
         result.groups.append((direction, channel, category, int(n),
                               Decimal(cost) if priced else None))
         if direction == Direction.OUT:
             rates = [total + int(c or 0) for total, c in zip(rates, counts, strict=True)]
     result.sent, result.delivered, result.failed, result.opted_out = rates
-    result.days = days(first, last, tz, inside)
+    result.days = _days(first, last, per_day)
     return result
+
+
+MEASURES = ("messages", "priced", "cost", "sent", "delivered", "failed", "opted_out")
+KEY = (R.direction, R.channel, R.category)
+REPLIES = func.sum(R.messages).filter(R.direction == Direction.IN)
+DAILY = (func.sum(R.sent), func.sum(R.delivered), func.sum(R.failed), REPLIES)
+
+
+def _ordered(rows) -> list:
+    """Key rows with messages, received after sent, then by channel and category."""
+    return sorted((row for row in rows if row[3]),
+                  key=lambda row: (row[0] != Direction.OUT, row[1], row[2]))
 
 
 def _totals(inside) -> list:
     """Per direction, channel and category: messages, priced, cost, sent, delivered, failed,
     opted out (keys whose messages were all deleted are left out)."""
-    key = (R.direction, R.channel, R.category)
-    query = select(*key, *(func.sum(getattr(R, m)) for m in MEASURES)).where(
-        *inside).group_by(*key).order_by(R.direction.desc(), R.channel, R.category)
-    return [row for row in db.session.execute(query) if row[3]]
+    query = select(*KEY, *(func.sum(getattr(R, m)) for m in MEASURES)).where(
+        *inside).group_by(*KEY)
+    return _ordered(db.session.execute(query))
 
 
-MEASURES = ("messages", "priced", "cost", "sent", "delivered", "failed", "opted_out")
+def _per_day(inside, zone: ZoneInfo):
+    """SQLite (no time zones): sums per UTC hour, each put in its local day by Python."""
+    query = select(R.hour, *DAILY).where(*inside).group_by(R.hour)
+    return ((hour.astimezone(zone).date(), *n) for hour, *n in db.session.execute(query))
 
 
-def days(first: date, last: date, tz: str, inside) -> list[dict]:
-    """Per local day: sent, delivered, failed, replies. PostgreSQL sums by local day itself;
-    SQLite (no time zones) by UTC hour, which Python puts in its local day."""
-    replies = func.sum(R.messages).filter(R.direction == Direction.IN)
-    sums = (func.sum(R.sent), func.sum(R.delivered), func.sum(R.failed), replies)
-    zone = ZoneInfo(tz)
-    if is_postgresql():
-        local = func.date(func.timezone(tz, func.timezone("UTC", R.hour)))
-        rows = db.session.execute(select(local, *sums).where(*inside).group_by(local))
-    else:
-        rows = ((hour.astimezone(zone).date(), *n) for hour, *n in db.session.execute(
-            select(R.hour, *sums).where(*inside).group_by(R.hour)))
+def _in_one_pass(inside, tz: str) -> tuple[list, list]:
+    """PostgreSQL: the key totals and the local days' sums in one scan (GROUPING SETS)."""
+    local = func.date(func.timezone(tz, func.timezone("UTC", R.hour)))
+    query = select(*KEY, *(func.sum(getattr(R, m)) for m in MEASURES), REPLIES, local).where(
+        *inside).group_by(func.grouping_sets(tuple_(*KEY), tuple_(local)))
+    totals, per_day = [], []
+    for row in db.session.execute(query):
+        if row[-1] is None:
+            totals.append(tuple(row[:-2]))
+        else:
+            per_day.append((row[-1], row[6], row[7], row[8], row[-2]))
+    return _ordered(totals), per_day
+
+
+def _days(first: date, last: date, rows) -> list[dict]:
+    """Every day of the range with its sent, delivered, failed and replies (0 when none)."""
     counts: dict = defaultdict(lambda: [0, 0, 0, 0])
     for day, *values in rows:
         totals = counts[day]
