@@ -2,8 +2,9 @@
 while it streams an N-row Outbox export, all through real HTTP to gunicorn.
 
 The messages (a year of them, every hour, 10 % inbound, all read but the newest 50, three
-categories, sms and email, priced) go in with one INSERT … SELECT; the rollup's triggers fold them as they would any
-bulk insert, and the compaction job runs once, as the scheduler's minute would. The page is
+categories, sms and email, priced) go in with one INSERT … SELECT; the rollup's triggers fold
+them as they would any bulk insert, and the compaction job runs once, as the scheduler's
+minute would. The page is
 timed REPEAT times per range (this month, 30 days, 90 days, a year) after a warm-up, p50 and
 p95, beside two references measured in the same run: `/healthz` (HTTP and the app alone) and
 the old way, the same year's figures summed from the messages table itself.

@@ -15,7 +15,7 @@ from tests.mailbox.conftest import make_message  # noqa: F401
 ZONE = ZoneInfo("America/New_York")
 
 
-def _seed(make_message) -> tuple:
+def _seed(make) -> tuple:
     """30 days of texts: 2–9 a day out (every fifth failed), a reply every other day, some
     marketing and email; the busiest day is the 10th. Returns (first, last, busiest)."""
     last = utcnow().astimezone(ZONE).date()
@@ -24,18 +24,19 @@ def _seed(make_message) -> tuple:
         day = first + timedelta(days=n)
         at = datetime.combine(day, time(11), ZONE)
         for i in range(2 + (n * 7) % 8):
-            make_message(created_at=at + timedelta(minutes=i), cost=Decimal("0.0079"),
+            make(created_at=at + timedelta(minutes=i), cost=Decimal("0.0079"),
                          status=Status.FAILED if i % 5 == 4 else Status.DELIVERED,
                          category="marketing" if n % 6 == 0 else "transactional")
         if n % 2:
-            make_message(direction=Direction.IN, category="direct", created_at=at,
+            make(direction=Direction.IN, category="direct", created_at=at,
                          cost=Decimal("0.0075"))
         if n % 3 == 0:
-            make_message(channel="email", to_addr=f"c{n}@example.com", created_at=at)
+            make(channel="email", to_addr=f"c{n}@example.com", created_at=at)
     return first, last, first + timedelta(days=9)
 
 
-def test_usage_page_chart_groups_export_and_phone(signed_in, live_server, make_message):
+def test_usage_page_chart_groups_export_and_phone(signed_in, live_server,
+                                                  make_message):  # noqa: F811
     first, last, busiest = _seed(make_message)
     page = signed_in()
     page.goto(f"{live_server}/usage")
