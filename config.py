@@ -84,6 +84,8 @@ class Config:
     # Senders side by side in one delivery job (threads, each with its own connection); a
     # worker killed mid-job leaves at most this many messages to reconcile.
     DELIVERY_SENDERS = int(os.environ.get("DELIVERY_SENDERS", 3))
+    # The mass-send page waits this long for the next delivery receipt before it stops checking.
+    RECEIPT_WAIT_SECONDS = int(os.environ.get("RECEIPT_WAIT_SECONDS", 120))
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", 25))
     # A send to more appointments than this is counted in SQL in the request and planned in full
     # by the fan-out job (smaller sends are planned, and refused exactly, in the request).

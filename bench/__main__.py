@@ -7,7 +7,8 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("compose", "fanout", "automation", "delivery", "outbox", "memory", "team", "drills")
+BENCHMARKS = ("compose", "fanout", "automation", "delivery", "outbox", "memory", "usage",
+              "team", "drills")
 QUICK: dict[str, list[int]] = {}
 
 
@@ -39,16 +40,18 @@ def main(argv: list[str]) -> int:
                         help="compose: selected appointments (default 100000); fanout: "
                              "recipients (repeatable, default 10000 and 100000); "
                              "delivery: messages per run (default 2000); outbox: rows "
-                             "(default 1000000); memory: messages (default 100000)")
+                             "(default 1000000); memory: messages (default 100000); usage: "
+                             "messages (default 1000000)")
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"],
                         help="compose and fanout only (default both)")
     parser.add_argument("--quick", action="store_true",
                         help="small sizes (a few minutes in all): compose and fanout 10,000, "
-                             "delivery 1,000, outbox 100,000, memory 10,000 (also BENCH_QUICK=1)")
+                             "delivery 1,000, outbox 100,000, memory 10,000, usage 100,000 "
+                             "(also BENCH_QUICK=1)")
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("BENCH_QUICK"):
         QUICK.update(compose=[10_000], fanout=[10_000], automation=[10_000], delivery=[1000],
-                     outbox=[100_000], memory=[10_000])
+                     outbox=[100_000], memory=[10_000], usage=[100_000])
     print(machine(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -77,6 +80,9 @@ def main(argv: list[str]) -> int:
         elif name == "memory":
             from bench import memory
             memory.run((args.size or QUICK.get("memory") or [100_000])[0])
+        elif name == "usage":
+            from bench import usage
+            usage.run((args.size or QUICK.get("usage") or [1_000_000])[0])
         elif name == "team":
             from bench import team
             team.run(10 if QUICK else 30)
