@@ -44,3 +44,12 @@ def test_each_client_is_counted_once_for_each_reason(app, crowd):
     counted = count_reachable(Channel.SMS, crowd, per_client=True)
     assert dict(counted.skipped) == {"Opted out": 1, "No mobile number": 1, "Do Not Contact": 1}
     assert counted.sendable == 4  # three by text, one by email (their contact method)
+
+
+@pytest.mark.parametrize("per_client", [True, False])
+def test_a_selection_larger_than_sqlites_bound_value_cap_is_counted_in_one_go(
+        app, crowd, per_client):
+    # 40,000 ids (SQLite caps a statement at 32,766 bound values): the ids travel as one value.
+    gone = list(range(1_000_000, 1_040_000))
+    counted = count_reachable(Channel.SMS, gone + crowd, per_client=per_client)
+    assert counted.total == (7 if per_client else 14)
