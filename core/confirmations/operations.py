@@ -50,8 +50,10 @@ def _chunks(ids: list[int]):
 # ---- requests ------------------------------------------------------------------------------
 
 
-def mark_requested(appointment_ids: list[int], now: datetime | None = None) -> None:
-    """A confirmation request is going to these appointments' clients: they await a reply.
+def mark_requested(appointment_ids: list[int], now: datetime | None = None,
+                   to: str | None = None) -> None:
+    """A confirmation request is going to these appointments' clients (or to another contact's
+    mobile `to`, whose YES/NO then answers it): they await a reply.
 
     The caller commits (with the send that asks)."""
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
@@ -64,7 +66,7 @@ def mark_requested(appointment_ids: list[int], now: datetime | None = None) -> N
         db.session.execute(
             update(Appointment).where(among)
             .values(confirmation_status=ConfirmationStatus.AWAITING,
-                    confirmation_requested_at=now))
+                    confirmation_requested_at=now, confirmation_to=to))
         _audit_requested(among, now)
         _assign_codes(among, requested, now)
 
@@ -142,10 +144,15 @@ def ensure_codes(pending: list[Appointment]) -> None:
 # ---- answers -------------------------------------------------------------------------------
 
 
-def awaiting(client_id: int, now: datetime | None = None) -> list[Appointment]:
-    """The client's appointments whose confirmation request waits for an answer, soonest first."""
+def awaiting(client_id: int, now: datetime | None = None,
+             address: str | None = None) -> list[Appointment]:
+    """The client's appointments whose confirmation request waits for an answer, and those
+    whose request went to the mobile `address` (another contact's), soonest first."""
+    whose = Appointment.client_id == client_id
+    if address:
+        whose = whose | (Appointment.confirmation_to == address)
     query = (select(Appointment)
-             .where(Appointment.client_id == client_id, awaiting_now(now or utcnow()))
+             .where(whose, awaiting_now(now or utcnow()))
              .order_by(Appointment.start_at, Appointment.id))
     return list(db.session.scalars(query))
 
@@ -180,10 +187,12 @@ def set_status(appointment: Appointment, status: ConfirmationStatus, summary: st
     return True
 
 
-def mark_unrecognised(client_id: int, message_id: int, now: datetime | None = None) -> int:
-    """The client answered a request with something that is not YES or NO: every request
-    still awaiting is Unrecognised (staff read it); returns how many. The caller commits."""
-    pending = [a for a in awaiting(client_id, now)
+def mark_unrecognised(client_id: int, message_id: int, now: datetime | None = None,
+                      address: str | None = None) -> int:
+    """The client (or the contact at `address`) answered a request with something that is not
+    YES or NO: every request still awaiting is Unrecognised (staff read it); returns how
+    many. The caller commits."""
+    pending = [a for a in awaiting(client_id, now, address)
                if a.confirmation_status == ConfirmationStatus.AWAITING]
     for appointment in pending:
         set_status(appointment, ConfirmationStatus.UNRECOGNISED,

@@ -101,7 +101,7 @@ def _unrecognised(client: Client, message: Message) -> str:
     """Not a keyword: a pending confirmation request becomes Unrecognised and the thread is
     flagged for staff; a question or a sentence gets no "I didn't understand"."""
     done = "Not recognised as a keyword"
-    if confirmations.mark_unrecognised(client.id, message.id):
+    if confirmations.mark_unrecognised(client.id, message.id, address=message.from_addr):
         flag(client.id, "Reply to a confirmation request is not YES or NO")
         done = "Not YES or NO to a confirmation request; flagged for staff"
     if is_conversational(message.body):
@@ -230,7 +230,7 @@ def answer_appointment(client: Client, message: Message, kind: Kind, code: int |
     carried); without any, the client's upcoming scheduled appointments not yet answered."""
     from core.messaging.compose import local_label
 
-    pending = confirmations.awaiting(client.id)
+    pending = confirmations.awaiting(client.id, address=message.from_addr)
     if pending:
         appointment = confirmations.pick(pending, code)
         if appointment is None and code is None:
