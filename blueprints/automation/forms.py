@@ -7,7 +7,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from core import phones
-
 from core.automation.models import RuleKind, Timing
 from core.automation.rules import STATUS_TRIGGERS
 
