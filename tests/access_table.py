@@ -57,6 +57,7 @@ ACCESS = {
     "usage.export_inbox": Role.READ_ONLY,
     "usage.quotas_page": Role.ADMIN,
     "usage.index": Role.ADMIN,
+    "usage.export_usage": Role.ADMIN,
     "settings.index": Role.ADMIN,
     "settings.vonage_settings": Role.ADMIN,
     "settings.email_settings": Role.ADMIN,

@@ -100,7 +100,10 @@ def _flag(conversation: Conversation | None) -> str:
 
 
 def _conditions(filters: Filters, stats) -> list:
-    where = []
+    # A thread opens when the client writes, or when staff write to them from Conversations
+    # (which makes its row): a mass notice alone opens none, and shows in the thread once the
+    # client answers it.
+    where = [or_(stats.c.in_id.is_not(None), Conversation.client_id.is_not(None))]
     closed = Conversation.closed_at.is_not(None)
     if filters.state == "open":
         where.append(~closed | Conversation.client_id.is_(None))

@@ -22,7 +22,14 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from core.bulk import Prepared, bound, insert_prepared, is_postgresql, prepare
+from core.bulk import (
+    Prepared,
+    analyze_after_bulk,
+    bound,
+    insert_prepared,
+    is_postgresql,
+    prepare,
+)
 from core.extensions import db
 from core.messaging import signals
 from core.messaging.models import Broadcast, BroadcastStatus, Category, Direction, Status
@@ -109,6 +116,7 @@ def fan_out(broadcast_id: int) -> int:
         created += _enqueue(batches, pending)
     batches.flush()
     _finish(broadcast_id)
+    analyze_after_bulk(MESSAGES, created, current_app.config.get("ANALYZE_AFTER_ROWS", 10_000))
     log.info("broadcast %s fanned out: %d messages", broadcast_id, created)
     return created
 

@@ -3,6 +3,7 @@
 from sqlalchemy import insert
 
 from core import phones
+from core.appointments.importing import consent
 from core.appointments.importing.rows import UPDATED, Preview, Result, Row
 from core.appointments.models import Appointment, completion_time
 from core.appointments.signals import changed
@@ -41,11 +42,20 @@ def write(upload: Preview, *, actor_id: int | None) -> Result:
         appointment.client_id = client_of[id(row)]
         appointment.external_uid = appointment.external_uid or row.appointment["external_uid"]
         events.append(_event("Updated from", upload, row, client_of[id(row)], appointment.id))
+    consents = consent.apply(upload.valid, _client_ids(upload.valid, clients))
+    events += consents
     if events:
-        db.session.execute(insert(AuditEvent),
-                           [dict(event, actor_id=actor_id, at=utcnow()) for event in events])
+        db.session.execute(insert(AuditEvent), [dict({"data": None}, **event, actor_id=actor_id,
+                                                     at=utcnow()) for event in events])
     return Result(created=len(created), updated=len(updated), new_clients=len(clients),
-                  unchanged=upload.unchanged, skipped=len(upload.skipped))
+                  unchanged=upload.unchanged, consents=len(consents),
+                  skipped=len(upload.skipped))
+
+
+def _client_ids(rows: list[Row], clients: dict[str, int]) -> dict[int, int]:
+    """The client id of each row that has one now (existing, or created by this import)."""
+    ids = {id(row): row.client_id or clients.get(row.new_client) for row in rows}
+    return {key: value for key, value in ids.items() if value}
 
 
 def _set_status(appointment: Appointment, status: str) -> None:
