@@ -9,6 +9,8 @@ from core.auth.models import User
 from core.extensions import db
 from core.types import BigId, UTCDateTime, utcnow
 
+BY_CLIENT, BY_NAME = "by_client", "by_client_name"  # data keys: a client's own text did this
+
 
 class AuditEvent(db.Model):
     """A state change a person would ask about later."""
@@ -32,3 +34,11 @@ class AuditEvent(db.Model):
     data: Mapped[dict | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+    @property
+    def by(self) -> str:
+        """Who did it: the staff member, the client who texted (by name), or "System"."""
+        if self.actor is not None:
+            return self.actor.name
+        name = (self.data or {}).get(BY_NAME) if isinstance(self.data, dict) else None
+        return f"{name} (client, by text)" if name else "System"
