@@ -106,6 +106,8 @@ def _unrecognised(client: Client, message: Message) -> str:
         done = "Not YES or NO to a confirmation request; flagged for staff"
     if is_conversational(message.body):
         return f"{done}; a question or sentence gets no auto-response"
+    if message.channel == Channel.MMS:  # a picture or file is for a person to look at
+        return f"{done}; a picture message gets no auto-response"
     if auto.enabled("autoreply_unrecognised"):
         if auto.auto_respond(message.from_addr, auto.NOT_UNDERSTOOD, client_id=client.id,
                              reason="Unrecognised text"):
