@@ -10,6 +10,7 @@ from core.extensions import db
 from core.types import BigId, UTCDateTime, utcnow
 
 BY_CLIENT, BY_NAME = "by_client", "by_client_name"  # data keys: a client's own text did this
+CLIENT_WROTE = "message.received"  # a text or email from the client (core/messaging/inbound)
 
 
 class AuditEvent(db.Model):
@@ -34,6 +35,8 @@ class AuditEvent(db.Model):
     data: Mapped[dict | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+    # Read only for a client's own texts (below); a history is one client's, so one query.
+    client = relationship("Client", lazy="select", viewonly=True)
 
     @property
     def by(self) -> str:
@@ -41,4 +44,8 @@ class AuditEvent(db.Model):
         if self.actor is not None:
             return self.actor.name
         name = (self.data or {}).get(BY_NAME) if isinstance(self.data, dict) else None
-        return f"{name} (client, by text)" if name else "System"
+        if name:
+            return f"{name} (client, by text)"
+        if self.action == CLIENT_WROTE and self.client_id and self.client is not None:
+            return f"{self.client.name} (client)"
+        return "System"

@@ -89,3 +89,12 @@ def test_stop_and_start_are_credited_to_the_client(client_for, make_client, run_
     for word in ("replied STOP", "replied START"):
         line = next(li for li in history.split("<li>") if word in li)
         assert "Ann Lee (client, by text)" in line
+
+
+def test_a_text_from_the_client_is_credited_to_them(client_for, make_client, run_worker):
+    ann = make_client(first_name="Ann", last_name="Lee", mobile="+12025550001")
+    send_reply(ann.mobile, "Running ten minutes late")
+    card = client_for(Role.READ_ONLY).get(f"/clients/{ann.id}").get_data(as_text=True)
+    history = card[card.index('id="history"'):]
+    line = next(li for li in history.split("<li>") if "Running ten minutes late" in li)
+    assert "Ann Lee (client)" in line and "System" not in line
