@@ -90,6 +90,9 @@ class Config:
     # A send to more appointments than this is counted in SQL in the request and planned in full
     # by the fan-out job (smaller sends are planned, and refused exactly, in the request).
     COMPOSE_SYNC_PLAN_LIMIT = int(os.environ.get("COMPOSE_SYNC_PLAN_LIMIT", 1000))
+    # A fan-out that wrote at least this many messages ANALYZEs the table (PostgreSQL), so the
+    # Outbox is planned on statistics that know those rows before autovacuum gets round to it.
+    ANALYZE_AFTER_ROWS = int(os.environ.get("ANALYZE_AFTER_ROWS", 10_000))
 
     # Operations (core/ops): log lines as text or JSON; who may read /metrics (a bearer token
     # and/or addresses; with neither, only 127.0.0.1 and ::1).

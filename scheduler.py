@@ -10,6 +10,7 @@ from core.automation.tasks import run_rules
 from core.confirmations.tasks import expire_unanswered
 from core.messaging.tasks import sweep
 from core.team.tasks import purge_old_messages
+from core.usage.tasks import compact_rollup
 
 # The delivery sweeper: re-enqueue due messages no job holds, reconcile sends a dead worker
 # left, restart broadcasts whose trigger Redis lost. On "high" so a backlog never delays it.
@@ -28,3 +29,7 @@ cron.register(expire_unanswered, "default", interval=300, job_timeout=300, resul
 
 # Staff chat retention (core.team): purge messages older than the Admin's setting, daily.
 cron.register(purge_old_messages, "low", interval=86400, job_timeout=600, result_ttl=600)
+
+# The usage rollup (core.usage.rollup): fold the rows the triggers appended, so the usage page
+# sums one row per hour and key. Correct without it, only slower as rows pile up.
+cron.register(compact_rollup, "low", interval=60, job_timeout=300, result_ttl=600)

@@ -7,7 +7,8 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("fanout", "automation", "delivery", "outbox", "memory", "team", "drills")
+BENCHMARKS = ("compose", "fanout", "automation", "delivery", "outbox", "memory", "usage",
+              "team", "drills")
 QUICK: dict[str, list[int]] = {}
 
 
@@ -36,25 +37,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[],
                         help="benchmarks to run (default: all)")
     parser.add_argument("--size", type=int, action="append",
-                        help="fanout: recipients (repeatable, default 10000 and 100000); "
+                        help="compose: selected appointments (default 100000); fanout: "
+                             "recipients (repeatable, default 10000 and 100000); "
                              "delivery: messages per run (default 2000); outbox: rows "
-                             "(default 1000000); memory: messages (default 100000)")
+                             "(default 1000000); memory: messages (default 100000); usage: "
+                             "messages (default 1000000)")
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"],
-                        help="fanout only (default both)")
+                        help="compose and fanout only (default both)")
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (a few minutes in all): fanout 10,000, delivery 1,000, "
-                             "outbox 100,000, memory 10,000 (also BENCH_QUICK=1)")
+                        help="small sizes (a few minutes in all): compose and fanout 10,000, "
+                             "delivery 1,000, outbox 100,000, memory 10,000, usage 100,000 "
+                             "(also BENCH_QUICK=1)")
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("BENCH_QUICK"):
-        QUICK.update(fanout=[10_000], automation=[10_000], delivery=[1000], outbox=[100_000],
-                     memory=[10_000])
+        QUICK.update(compose=[10_000], fanout=[10_000], automation=[10_000], delivery=[1000],
+                     outbox=[100_000], memory=[10_000], usage=[100_000])
     print(machine(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in args.names or BENCHMARKS:
         started = time.perf_counter()
         print(f"== {name}", flush=True)
-        if name == "fanout":
+        if name == "compose":
+            from bench import compose
+            compose.run(args.size or QUICK.get("compose") or [100_000],
+                        tuple(args.backend or ("postgresql", "sqlite")),
+                        samples=3 if QUICK else 5)
+        elif name == "fanout":
             from bench import fanout
             fanout.run(args.size or QUICK.get("fanout") or [10_000, 100_000],
                        tuple(args.backend or ("postgresql", "sqlite")))
@@ -71,6 +80,9 @@ def main(argv: list[str]) -> int:
         elif name == "memory":
             from bench import memory
             memory.run((args.size or QUICK.get("memory") or [100_000])[0])
+        elif name == "usage":
+            from bench import usage
+            usage.run((args.size or QUICK.get("usage") or [1_000_000])[0])
         elif name == "team":
             from bench import team
             team.run(10 if QUICK else 30)

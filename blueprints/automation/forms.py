@@ -26,7 +26,7 @@ class RuleForm(FlaskForm):
     send_time = StringField("Daily time (business time zone)", default="09:00",
                             validators=[Length(max=5)])
     after = SelectField("Follow-up counts from", choices=[
-        SelectChoice("completed", "The end of a Completed appointment"),
+        SelectChoice("completed", "The moment it is marked Completed"),
         SelectChoice("end", "The end of any appointment that was not cancelled")])
     status_trigger = SelectField("Status", choices=[SelectChoice("", "—"), *(
         SelectChoice(k, v) for k, v in STATUS_TRIGGERS.items())])

@@ -1,4 +1,5 @@
-"""Usage routes: the `currency()` every price is shown with, and the CSV exports."""
+"""Usage routes: the `currency()` every price is shown with, the usage page, quotas, and the
+CSV exports."""
 
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -23,7 +24,7 @@ from core.auth.models import Role
 from core.extensions import db
 from core.messaging.models import Direction
 from core.types import utcnow
-from core.usage import export, figures, quotas
+from core.usage import chart, export, figures, quotas
 
 MAX_DAYS = 366
 
@@ -91,19 +92,38 @@ def quotas_page():
 @requires(Role.ADMIN)
 def index():
     """Usage for this month or a chosen range: totals, rates, a chart per day, by group."""
-    tz = settings.business_timezone() or "UTC"
-    today = utcnow().astimezone(ZoneInfo(tz)).date()
-    first, last, error = today.replace(day=1), today, None
-    try:
-        if request.args.get("from"):
-            first = date.fromisoformat(request.args["from"])
-        if request.args.get("to"):
-            last = date.fromisoformat(request.args["to"])
-    except ValueError:
-        first, last, error = today.replace(day=1), today, "Dates look like 2026-12-01."
-    if last < first or (last - first).days > MAX_DAYS:
-        first, last, error = today.replace(day=1), today, f"Choose up to {MAX_DAYS} days, " \
-            "the first before the last."
+    first, last, tz, error = _range()
     status = 422 if error else 200
     return render_template("usage/index.html", f=figures.figures(first, last, tz),
-                           error=error), status
+                           error=error, chart_bars=chart.bars, chart_peak=chart.peak), status
+
+
+@bp.route("/export/usage.csv")
+@requires(Role.ADMIN)
+def export_usage():
+    """The usage figures of the chosen range per day, direction, channel and category, as a
+    streamed CSV file."""
+    first, last, tz, error = _range()
+    if error:
+        abort(422, error)
+    lines = export.csv_lines(export.usage_rows(first, last, tz, currency()))
+    name = f"tidings-usage-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+    return current_app.response_class(
+        stream_with_context(lines), mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _range() -> tuple[date, date, str, str | None]:
+    """The from/to of the query string (this month by default), the business zone, and what
+    is wrong with them (the range falls back to this month then)."""
+    tz = settings.business_timezone() or "UTC"
+    today = utcnow().astimezone(ZoneInfo(tz)).date()
+    month = (today.replace(day=1), today, tz)
+    try:
+        first = date.fromisoformat(request.args.get("from") or month[0].isoformat())
+        last = date.fromisoformat(request.args.get("to") or month[1].isoformat())
+    except ValueError:
+        return *month, "Dates look like 2026-12-01."
+    if last < first or (last - first).days > MAX_DAYS:
+        return *month, f"Choose up to {MAX_DAYS} days, the first before the last."
+    return first, last, tz, None

@@ -6,7 +6,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.audit.operations import record
 from core.automation.engine import mark_requested_in_chunks
 from core.extensions import db
-from core.messaging import compose
+from core.messaging import compose, signals
 from core.messaging.models import Broadcast, BroadcastStatus
 from core.messaging.pipeline import start_broadcast
 
@@ -30,6 +30,10 @@ def send_confirmation(appointment_ids: list[int], *, channel: str, subject: str,
     )
     db.session.add(broadcast)
     db.session.flush()
+    try:  # counted against the monthly quota, as a Compose send is
+        signals.broadcast_reserving.send(broadcast, summary=checked.summary)
+    except ValueError as exc:
+        raise compose.ComposeError(str(exc)) from None
     mark_requested_in_chunks(ids)  # audits each appointment as awaiting a reply
     record("confirmation.requested", f"Confirmation requested for {len(ids)} appointment(s)",
            actor=actor, appointment_id=ids[0] if len(ids) == 1 else None,

@@ -281,7 +281,7 @@ def _record_answer(client, message, appointment, kind, when: str) -> str:
                              message_id=message.id, by_client=client)
     cancel = not yes and auto.enabled("confirmation_cancel_on_no")
     if cancel:
-        appointment.status = AppointmentStatus.CANCELLED
+        appointment.mark_status(AppointmentStatus.CANCELLED)
         record("appointment.cancelled", f"{client.name} replied NO: appointment {when} "
                "cancelled by text", client_id=client.id, appointment_id=appointment.id,
                message_id=message.id, by_client=client)

@@ -102,6 +102,11 @@ class Message(db.Model):
         Index("ix_messages_text_trgm", "body", "subject", postgresql_using="gin",
               postgresql_ops={"body": "gin_trgm_ops", "subject": "gin_trgm_ops"},
               postgresql_where=text("broadcast_id IS NULL")).ddl_if(dialect="postgresql"),
+        # Unread inbound texts (migration 0022_usage_rollup): every page's Conversations badge
+        # counts them; the partial index holds only those, not the whole inbound history.
+        Index("ix_messages_unread_inbound", "client_id",
+              postgresql_where=text("direction = 'in' AND read_at IS NULL"),
+              sqlite_where=text("direction = 'in' AND read_at IS NULL")),
         Index("ix_messages_address_trgm", "to_addr", "from_addr", postgresql_using="gin",
               postgresql_ops={"to_addr": "gin_trgm_ops", "from_addr": "gin_trgm_ops"},
               postgresql_where=text("client_id IS NULL")).ddl_if(dialect="postgresql"),

@@ -406,9 +406,17 @@ def count_reachable(channel: Channel, appointment_ids: list[int],
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
     reasons = (SKIP_DO_NOT_CONTACT, SKIP_OPTED_OUT,
                SKIP_NO_EMAIL if channel == Channel.EMAIL else SKIP_NO_MOBILE)
-    for among in (_client_groups(ids) if per_client else _id_groups(ids)):
+    once = per_client and is_postgresql()
+    if once:
+        # Each client once by count(DISTINCT) over the appointments' join: a DISTINCT
+        # subquery first made PostgreSQL guess 200 clients without fresh statistics and probe
+        # the clients' index 100,000 times (210 ms at 100,000; this plan 70 ms either way).
+        distinct = func.count(Client.id.distinct())
+        columns = (distinct, distinct.filter(dnc), distinct.filter(opted_out),
+                   distinct.filter(missing))
+    for among in (_client_groups(ids) if per_client and not once else _id_groups(ids)):
         query = select(*columns).select_from(among)
-        if per_client:
+        if per_client and not once:
             query = query.join(Client, Client.id == among.c.id)
         else:
             query = query.join(Appointment, Appointment.id == among.c.id).join(

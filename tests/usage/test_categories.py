@@ -9,6 +9,7 @@ from core.conversations.operations import reply
 from core.extensions import db
 from core.messaging.models import Direction, Message
 from core.simulator.operations import send_reply
+from core.types import utcnow
 
 
 @pytest.fixture
@@ -33,9 +34,15 @@ def test_compose_offers_the_categories_with_their_explanations(editor):
     assert "Marketing: promotions, offers, newsletters" in page
 
 
+def _noon_zone() -> str:
+    """A fixed-offset zone where it is about noon now (marketing keeps 08:00–21:00 strictly)."""
+    offset = 12 - utcnow().hour  # Etc/GMT-N is N hours ahead of UTC
+    return f"Etc/GMT{-offset:+d}" if offset else "UTC"
+
+
 def test_a_compose_send_is_transactional_unless_marked_marketing(editor, make_client,
                                                                  run_worker):
-    ann = make_client(marketing_consent=True)
+    ann = make_client(marketing_consent=True, timezone=_noon_zone())
     _send(editor, ann)
     _send(editor, ann, category="marketing")
     _send(editor, ann, category="direct")  # not a Compose choice: transactional

@@ -6,14 +6,17 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.appointments.importing import consent
+from core.appointments.importing.dates import MONTH_FIRST_REGIONS
 from core.appointments.importing.fields import check_span, contact, in_zone, split_name, status_of
 from core.appointments.importing.rows import MAX_ROWS, ImportFileError, Options, Row
 
 REQUIRED = ("first_name", "last_name", "mobile", "email", "start", "title")
 OPTIONAL = ("company", "contact_method", "end", "duration_minutes", "staff", "location",
-            "job_number", "status")
+            "job_number", "status", "marketing_consent", "marketing_consent_date")
 COLUMNS = ("first_name", "last_name", "company", "mobile", "email", "contact_method", "start",
-           "end", "duration_minutes", "title", "staff", "location", "job_number", "status")
+           "end", "duration_minutes", "title", "staff", "location", "job_number", "status",
+           "marketing_consent", "marketing_consent_date")
 FULL_NAME = ("full_name", "name")  # one column with the whole name, instead of first + last
 LIMITS = {"first_name": 80, "last_name": 80, "company": 120, "email": 254, "title": 160,
           "staff": 120, "location": 200, "job_number": 40}
@@ -103,6 +106,8 @@ def _csv_row(number: int, columns: list[str], cells: list[str], zone: ZoneInfo,
         first, last = split_name(values["full_name"])
     row.client = {"first_name": first, "last_name": last, "company": values["company"]}
     contact(row, values["mobile"], values["email"], values["contact_method"], region)
+    consent.read(row, values["marketing_consent"], values["marketing_consent_date"],
+                 region.upper() not in MONTH_FIRST_REGIONS, zone)
     start = _when(row, "start", values["start"], zone)
     if values["end"]:
         end = _when(row, "end", values["end"], zone)
@@ -153,11 +158,12 @@ def template_csv(tz: str) -> str:
         {"first_name": "Ana", "last_name": "Lopez", "mobile": "+1 202 555 0143",
          "email": "ana@example.com", "contact_method": "text", "start": f"{day} 09:00",
          "end": f"{day} 09:30", "title": "Check-up", "staff": "Dr. Lee",
-         "location": "Main office", "job_number": "J-1001", "status": "scheduled"},
+         "location": "Main office", "job_number": "J-1001", "status": "scheduled",
+         "marketing_consent": "yes", "marketing_consent_date": "2026-01-15"},
         {"first_name": "Ben", "last_name": "Okafor", "company": "Okafor Builders",
          "email": "ben@example.com", "contact_method": "email", "start": f"{day} 14:00",
          "duration_minutes": "90", "title": "Boiler service", "staff": "Sam",
-         "location": "12 High Street", "job_number": "J-1002"},
+         "location": "12 High Street", "job_number": "J-1002", "marketing_consent": "no"},
     ]
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="")

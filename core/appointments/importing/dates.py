@@ -4,6 +4,7 @@ clocks with AM/PM, and Excel's serial day numbers."""
 import re
 from datetime import date, datetime, time, timedelta
 
+MONTH_FIRST_REGIONS = {"US", "CA", "PH", "FM", "MH", "PW"}  # where 3/4 is March 4
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0 (its 1900 leap-year bug is before day 61)
 ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 NUMERIC_DATE = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})")

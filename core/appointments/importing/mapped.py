@@ -3,8 +3,10 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.appointments.importing import consent
 from core.appointments.importing.csvfile import LIMITS, read_table
 from core.appointments.importing.dates import (
+    MONTH_FIRST_REGIONS,
     DateFormatError,
     day_first_of,
     read_date,
@@ -15,8 +17,6 @@ from core.appointments.importing.fields import check_span, contact, in_zone, spl
 from core.appointments.importing.mapping import Mapping
 from core.appointments.importing.people import labelled_phone
 from core.appointments.importing.rows import Options, Row
-
-MONTH_FIRST_REGIONS = {"US", "CA", "PH", "FM", "MH", "PW"}  # where 3/4 is March 4
 
 
 def parse_mapped(text: str, options: Options, mapping: Mapping,
@@ -55,6 +55,8 @@ def _row(number: int, values: dict, options: Options, mapping: Mapping, day_firs
             row.error(column, f"{column} is longer than {limit} characters")
     row.client = {"first_name": first, "last_name": last, "company": values.get("company", "")}
     _contact(row, values, options)
+    consent.read(row, values.get("marketing_consent", ""), values.get("marketing_consent_date", ""),
+                 day_first, ZoneInfo(options.tz))
     if not mapping.clients_only:
         row.appointment = _appointment(row, values, options, mapping, day_first)
     return row

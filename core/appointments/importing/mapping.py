@@ -22,6 +22,8 @@ FIELDS = (
     ("duration_minutes", "Duration (minutes)"), ("title", "Title / type"), ("staff", "Staff"),
     ("location", "Location"), ("job_number", "Job number"),
     ("external_id", "External appointment id"), ("status", "Status"), ("notes", "Notes"),
+    ("marketing_consent", "Marketing consent (yes / no)"),
+    ("marketing_consent_date", "Marketing consent date"),
 )
 FIELD_NAMES = {name for name, _ in FIELDS}
 # Header names (lower case, spaces and punctuation squeezed to "_") → field. Sources: the CSV
@@ -52,6 +54,13 @@ SYNONYMS = {
     "external_id": ("external_id", "appointment_id", "appt_id", "id", "uid", "booking_id"),
     "status": ("status", "appointment_status", "appt_status"),
     "notes": ("notes", "description", "comments", "memo"),
+    # Shopify's customer export, Mailchimp's and common CRM exports.
+    "marketing_consent": ("marketing_consent", "consent", "accepts_marketing",
+                          "accepts_sms_marketing", "sms_marketing_consent", "sms_consent",
+                          "marketing_opt_in", "opt_in", "optin", "marketing"),
+    "marketing_consent_date": ("marketing_consent_date", "consent_date", "opt_in_date",
+                               "optin_date", "accepts_marketing_updated_at",
+                               "sms_consent_date"),
 }
 BY_HEADER = {alias: name for name, aliases in SYNONYMS.items() for alias in aliases}
 PRESETS = (  # (name, headers that only that export has)

@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from core.appointments.importing import consent
 from core.appointments.importing.rows import UPDATED, Row
 from core.appointments.models import Appointment
 from core.clients.models import Client
@@ -32,6 +33,7 @@ def resolve(rows: list[Row]) -> None:
     _group_new_clients(rows)
     _flag_repeats(rows)
     _match_existing(rows)
+    consent.mark_changes(rows)
 
 
 def _chunks(values) -> list[list]:

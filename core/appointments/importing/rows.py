@@ -9,6 +9,8 @@ WINDOW_DAYS = 90  # how far ahead a repeating event is expanded by default
 UPDATED = {"event": ("start_at", "end_at", "title", "location", "status"),
            "row": ("start_at", "end_at", "title", "staff", "location", "job_number", "status")}
 SKIPPED_ACTIONS = ("unchanged", "duplicate")  # valid rows that write nothing
+# Valid rows that change nothing but an existing client's marketing consent are written with
+# action "consent".
 
 
 class ImportFileError(ValueError):
@@ -44,6 +46,7 @@ class Row:
     raw: dict = field(default_factory=dict)
     client: dict = field(default_factory=dict)
     appointment: dict = field(default_factory=dict)
+    consent: dict = field(default_factory=dict)  # marketing consent: {given, on, at} if given
     errors: list = field(default_factory=list)
     occurrence: str = ""  # which visit of a repeating event ("visit on 2030-03-11 09:30")
     parse_errors: int = -1  # how many of `errors` reading the file found (set by resolve)
@@ -76,7 +79,7 @@ class Row:
         appointment = {k: v.isoformat() if isinstance(v, datetime) else v
                        for k, v in self.appointment.items()}
         return {"number": self.number, "label": self.label, "raw": self.raw,
-                "client": self.client, "appointment": appointment,
+                "client": self.client, "appointment": appointment, "consent": self.consent,
                 "occurrence": self.occurrence, "errors": [list(e) for e in self.file_errors]}
 
     @property
@@ -93,6 +96,7 @@ class Row:
                 appointment[key] = datetime.fromisoformat(appointment[key])
         return cls(number=int(data["number"]), label=data["label"], raw=dict(data["raw"]),
                    client=dict(data["client"]), appointment=appointment,
+                   consent=dict(data.get("consent") or {}),
                    occurrence=data.get("occurrence", ""),
                    errors=[tuple(e) for e in data.get("errors", [])])
 
@@ -149,6 +153,7 @@ class Result:
     updated: int = 0
     unchanged: int = 0
     new_clients: int = 0
+    consents: int = 0  # clients whose marketing consent the import gave or withdrew
     skipped: int = 0
     skipped_token: str | None = None  # where the skipped rows wait as a CSV to download
 
@@ -162,6 +167,8 @@ class Result:
             text += f"; {self.updated} of them updated"
         if self.unchanged:
             text += f"; {self.unchanged} already up to date"
+        if self.consents:
+            text += f"; marketing consent changed for {plural(self.consents, 'client')}"
         if self.skipped:
             text += f"; {plural(self.skipped, 'row')} with errors skipped"
         return text + "."
