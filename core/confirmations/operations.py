@@ -172,10 +172,12 @@ def pick(pending: list[Appointment], code: int | None) -> Appointment | None:
 
 
 def set_status(appointment: Appointment, status: ConfirmationStatus, summary: str, *,
-               actor=None, message_id=None, action: str | None = None) -> bool:
+               actor=None, message_id=None, action: str | None = None,
+               by_client=None) -> bool:
     """Change an appointment's confirmation status and audit it; False when unchanged.
 
-    The caller commits."""
+    `by_client`: the client whose text answered (credited on the history). The caller
+    commits."""
     old, status = ConfirmationStatus(appointment.confirmation_status), ConfirmationStatus(status)
     if old == status:
         return False
@@ -183,7 +185,8 @@ def set_status(appointment: Appointment, status: ConfirmationStatus, summary: st
     record(action or f"appointment.{status.value}",
            f"Confirmation {old.label} → {status.label}: {summary}", actor=actor,
            client_id=appointment.client_id, appointment_id=appointment.id,
-           message_id=message_id, data={"from": old.value, "to": status.value})
+           message_id=message_id, data={"from": old.value, "to": status.value},
+           by_client=by_client)
     return True
 
 
