@@ -43,7 +43,7 @@ def _reminders() -> dict[str, list[tuple[str, str | None]]]:
     return found
 
 
-def test_a_feeds_move_and_cancel_move_and_cancel_the_queued_reminders(app, served, make_rule):
+def test_a_feeds_move_and_cancel_move_and_cancel_the_queued_reminders(app, served, make_rule):  # noqa: F811
     ana = ("a@feed", "20300304T093000", "Ana Lopez", "+1 212 555 0101")
     bo = ("b@feed", "20300305T093000", "Bo Diaz", "+1 212 555 0102")
     served.bodies["/cal.ics"] = _calendar(_event(*ana), _event(*bo))
