@@ -25,11 +25,18 @@ from core.types import utcnow
 @bp.app_context_processor
 def _team_badge():
     """Templates call team_unread() only where the nav badge is drawn."""
-    return {"team_unread": lambda: queries.unread_total(current_user.id),
+    counts = []  # the badge's (unread, alerts), read once per request by one query
+
+    def badge(index: int) -> int:
+        if not counts:
+            counts.extend(queries.badge_counts(current_user.id))
+        return counts[index]
+
+    return {"team_unread": lambda: badge(0),
             "team_version": lambda: live.version(live.user_key(current_user.id)),
             "client_last": cards.client_last,
             "team_chats": lambda: queries.chat_list(current_user),
-            "team_alerts": lambda: queries.alert_total(current_user.id)}
+            "team_alerts": lambda: badge(1)}
 
 
 @bp.app_template_filter("team_text")
