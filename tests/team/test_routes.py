@@ -219,3 +219,22 @@ def test_a_polled_list_keeps_the_pages_new_chat_forms_and_a_reader_gets_no_recei
     assert answer.status_code == 200 and "seen-" not in answer.get_data(as_text=True)
     mine = ann.get(seen, headers=HX).get_data(as_text=True)
     assert "Seen by 1" in mine
+
+
+
+def test_a_pane_that_marks_messages_read_costs_the_same_queries_for_5_or_25_messages(
+        staff, group, query_counter):
+    ann, bob = staff(name="Ann Lee"), staff(name="Bob Stone")
+    chat = group(ann.user, [bob.user])
+    counts, posted = [], 0
+    for total in (5, 25):
+        for n in range(posted, total):
+            operations.post(chat, ann.user, f"note {n}")
+        posted = total
+        db.session.expire_all()
+        with query_counter() as statements:
+            answer = bob.get(f"/team/{chat.id}/messages", headers=HX)  # marks them read
+        assert answer.status_code == 200
+        assert f"note {total - 1}" in answer.get_data(as_text=True)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
