@@ -35,6 +35,7 @@ from vonage_voice import Voice
 from vonage_voice.models import CreateCallRequest, Phone, Stream, Talk, ToPhone
 
 from core.messaging import segments
+from core.providers import vonage_wire
 from core.providers.base import (
     Outgoing,
     PermanentError,
@@ -43,6 +44,7 @@ from core.providers.base import (
     TransientError,
     UnknownOutcomeError,
 )
+from core.providers.vonage_wire import SmsWire
 
 # The SDK logs request headers and form data (credentials included) at DEBUG: never let it.
 logging.getLogger("vonage").setLevel(logging.INFO)
@@ -277,10 +279,62 @@ def _problem_text(response) -> str:
 
 
 class VonageSmsProvider(_VonageProvider):
-    """Text messages through the SMS API; our message id travels as client-ref."""
+    """Text messages through the SMS API; our message id travels as client-ref.
+
+    A text goes by the lean wire (vonage_wire.py: the SDK's form, headers and settings in one
+    urllib3 POST, no retries); through a proxy it goes by the SDK itself."""
+
+    _wire: SmsWire | None = None
 
     def send(self, message: Outgoing) -> SendResult:
         """Send one SMS; multipart texts report every part id, their count and total price."""
+        if requests.utils.getproxies():  # proxies may depend on the host: requests decides
+            return self._send_sdk(message)
+        form = self._form(message)
+        if self._wire is None:
+            c = self.config
+            self._wire = SmsWire(c.rest_host, c.api_key, c.api_secret, c.timeout,
+                                 lambda: self.before_wire, SDK_VERSION)
+        try:
+            answer = self._wire.post(form)
+        except Exception as exc:  # transport errors: nothing else may escape untyped
+            raise self._wire_failure(exc) from None
+        return _sms_answer(answer)
+
+    def _form(self, message: Outgoing) -> dict:
+        """The form the SDK's SmsMessage posts, in its order, without its None fields."""
+        body = message.body
+        form = {"to": digits(message.to), "from": sender_field(message.sender or self._sender()),
+                "text": body, "client-ref": str(message.message_id),
+                "type": "unicode" if segments.count(body).encoding == "UCS-2" else "text"}
+        callback = self.config.webhook(SMS_RECEIPT_PATH)
+        if callback and len(callback) <= 100:
+            form["callback"] = callback
+        return form
+
+    def _wire_failure(self, exc: Exception) -> ProviderError:
+        """What urllib3 raised, read as the SDK path reads what requests raised."""
+        if isinstance(exc, ProviderError):
+            return exc
+        if _before_sending(exc):
+            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+        if vonage_wire.is_tls_failure(exc):
+            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+        if vonage_wire.is_read_timeout(exc):
+            return UnknownOutcomeError(
+                f"Vonage did not answer within {self.config.timeout} s; the message may have "
+                "been sent — waiting for its receipt.", "timeout")
+        if vonage_wire.is_transport(exc):
+            return UnknownOutcomeError(
+                f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
+                "the message may have been sent — waiting for its receipt.", "dropped")
+        log.warning("unreadable answer from Vonage: %s", type(exc).__name__)
+        return UnknownOutcomeError(
+            "Vonage answered with something we could not read; the message may have been "
+            "sent — waiting for its receipt.", "unreadable")
+
+    def _send_sdk(self, message: Outgoing) -> SendResult:
+        """Send one SMS through the SDK (its validation, requests, its answer model)."""
         request = self._request(message)
         sms = Sms(self._http())
         try:
@@ -309,6 +363,47 @@ class VonageSmsProvider(_VonageProvider):
         except ValidationError as exc:
             reason = f"This text cannot be sent: {_first_error(exc)}"
             raise PermanentError(reason, "invalid") from None
+
+
+UNREADABLE = ("Vonage answered with something we could not read; the message may have been "
+              "sent — waiting for its receipt.")
+
+
+def _sms_answer(answer) -> SendResult:
+    """The SMS API's answer to a wire POST, read as the SDK reads it."""
+    status = answer.status_code
+    if status == 429:
+        raise TransientError("Vonage is rate limiting us (HTTP 429).", "429",
+                             retry_after=_retry_after(answer))
+    if not 200 <= status < 300:
+        raise _http_failure(answer)
+    try:
+        data = answer.json()
+        parts = data["messages"]
+        count = int(data["message-count"])
+        if count > 1:
+            if any(str(part["status"]) != "0" for part in parts):
+                raise _partial_failure(data)
+        elif int(parts[0]["status"]) != 0:
+            raise _status_failure(data)
+        ids = tuple(str(part["message-id"]) for part in parts if part.get("message-id"))
+        prices = [part.get("message-price") for part in parts]
+    except ProviderError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        log.warning("unreadable answer from Vonage to an SMS (HTTP %s)", status)
+        raise UnknownOutcomeError(UNREADABLE, "unreadable") from None
+    if not ids:
+        raise UnknownOutcomeError(UNREADABLE, "unreadable")
+    cost, priced = Decimal(0), False
+    for price in prices:
+        try:
+            cost += Decimal(price)
+            priced = True
+        except (TypeError, InvalidOperation):
+            continue
+    return SendResult(provider_id=ids[0], segments=count, cost=cost if priced else None,
+                      code="0", parts=ids)
 
 
 def _first_error(exc: ValidationError) -> str:
