@@ -77,6 +77,8 @@ class Config:
     # Delivery pipeline: provider calls per second, shared by every worker (0 = no limit), and
     # how long a job holds a queued message before the sweeper may hand it to another job.
     PROVIDER_RATE_PER_SECOND = float(os.environ.get("PROVIDER_RATE_PER_SECOND", 30))
+    # The limiter's "second" in seconds: room for jitter between us and the provider's clock.
+    PROVIDER_RATE_SLACK = float(os.environ.get("PROVIDER_RATE_SLACK", 1.15))
     DELIVERY_LEASE_SECONDS = int(os.environ.get("DELIVERY_LEASE_SECONDS", 600))
     # A running delivery job holds its messages for this long and renews the hold every third
     # of it: a worker killed mid-job lets go of its messages within this plus one sweep.

@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
                            tuple(args.backend or ("postgresql",)))
         elif name == "delivery":
             from bench import delivery
-            delivery.run((args.size or QUICK.get("delivery") or [2000])[0])
+            delivery.run((args.size or QUICK.get("delivery") or [2000])[0], quick=bool(QUICK))
         elif name == "outbox":
             from bench import outbox
             outbox.run((args.size or QUICK.get("outbox") or [1_000_000])[0])

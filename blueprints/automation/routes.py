@@ -22,6 +22,7 @@ from core.automation.status import change_status
 from core.extensions import db
 from core.messaging.compose import ComposeError
 from core.messaging.models import Category
+from core.phones import pretty
 from core.usage import quotas
 
 
@@ -229,13 +230,15 @@ def confirm(appointment_id: int):
         visit = form.visit.data if form.visit.data in {v.id for v in visits} else appointment.id
         try:
             send_confirmation([visit], channel=form.channel.data, subject=form.subject.data,
-                              body=form.body.data, actor=current_user)
+                              body=form.body.data, actor=current_user,
+                              to=form.other_mobile.data or "")
         except ComposeError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            flash(f"The confirmation request is on its way to {appointment.client.name}.",
-                  "success")
+            who = (pretty(form.other_mobile.data) if form.other_mobile.data
+                   else appointment.client.name)
+            flash(f"The confirmation request is on its way to {who}.", "success")
             return see_other(url_for("appointments.detail", appointment_id=visit))
     return render("automation/confirm.html", "automation/_confirm.html", form=form,
                   appointment=appointment, visits=visits), (422 if form.is_submitted() else 200)

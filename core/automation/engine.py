@@ -132,10 +132,10 @@ def _key(rule_id: int, broadcast_id: int, due, now: datetime) -> list[int]:
     return sorted(db.session.scalars(statement))
 
 
-def mark_requested_in_chunks(ids: list[int], chunk: int = 5000) -> None:
+def mark_requested_in_chunks(ids: list[int], chunk: int = 5000, to: str | None = None) -> None:
     """mark_requested over any number of ids (SQLite caps the values of one statement)."""
     for first in range(0, len(ids), chunk):
-        mark_requested(ids[first:first + chunk])
+        mark_requested(ids[first:first + chunk], to=to)
 
 
 def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=False, only=None,

@@ -3,12 +3,12 @@ was queued for the old time and frees its key, so the new time is planned afresh
 fan-out vets each chunk of a rule's run against the keys, so a change made between the run's
 commit and its fan-out (when no message exists yet to cancel) stops it too."""
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Integer, and_, func, select, true, update
 
 from core.appointments import signals
 from core.appointments.models import Appointment, AppointmentStatus
 from core.automation.models import AutomationSend, SendStatus
-from core.bulk import id_in
+from core.bulk import int_array, is_postgresql
 from core.extensions import db
 from core.messaging import signals as messaging
 from core.messaging.pipeline import cancel_messages
@@ -66,12 +66,33 @@ def vet_chunk(broadcast_id: int, *, options: dict, appointment_ids: list[int]) -
     rule_id = (options.get("automation") or {}).get("rule_id")
     if not rule_id:
         return None
-    live = exists().where(
-        SENDS.c.appointment_id == Appointment.id, SENDS.c.rule_id == rule_id,
-        SENDS.c.broadcast_id == broadcast_id, SENDS.c.status == SendStatus.PLANNED.value,
-        SENDS.c.appointment_start == Appointment.start_at)
-    stale = db.session.execute(
-        select(Appointment.id, Appointment.status)
-        .where(id_in(Appointment.id, appointment_ids), ~live)).all()
+    stale = set(appointment_ids) - _live(rule_id, broadcast_id, appointment_ids)
+    if not stale:
+        return {}
+    rows = db.session.execute(select(Appointment.id, Appointment.status)
+                              .where(Appointment.id.in_(sorted(stale)))).all()
     return {row.id: CANCELLED if row.status == AppointmentStatus.CANCELLED else RESCHEDULED
-            for row in stale}
+            for row in rows}
+
+
+def _live(rule_id: int, broadcast_id: int, appointment_ids: list[int]) -> set[int]:
+    """Those of the appointments whose key of this run is still planned at their start. On
+    PostgreSQL each id probes the key's unique index and the appointment's primary key
+    (LATERAL), so a chunk of 10,000 costs milliseconds even before the tables have
+    statistics (a filter `id = ANY(…)` over a sequential scan took minutes at 100,000)."""
+    key = [SENDS.c.rule_id == rule_id, SENDS.c.broadcast_id == broadcast_id,
+           SENDS.c.status == SendStatus.PLANNED.value]
+    if not is_postgresql():
+        return set(db.session.scalars(
+            select(SENDS.c.appointment_id).join(Appointment, and_(
+                Appointment.id == SENDS.c.appointment_id,
+                Appointment.start_at == SENDS.c.appointment_start))
+            .where(SENDS.c.appointment_id.in_(appointment_ids), *key)))
+    among = func.unnest(int_array(appointment_ids, Integer)).table_valued("id").render_derived(
+        "among")
+    live = (select(SENDS.c.appointment_id)
+            .join(Appointment, and_(Appointment.id == among.c.id,
+                                    Appointment.start_at == SENDS.c.appointment_start))
+            .where(SENDS.c.appointment_id == among.c.id, *key).lateral("live"))
+    return set(db.session.scalars(select(live.c.appointment_id).select_from(among)
+                                  .join(live, true())))

@@ -2,7 +2,9 @@
 
 `Broadcast.recipients` is one of
     {"appointment_ids": [1, 2, ...]}   the clients of these appointments, one message each
-                                       (one per client when the options say ONE_PER_CLIENT)
+                                       (one per client when the options say ONE_PER_CLIENT);
+                                       with "mobile": "+1555…", at that number instead (another
+                                       contact of the client: its own opt-out and zone apply)
     {"client_id": 7}                   one client
     {"address": "+15551234567"}        someone with no record (a number or an email address)
 The fan-out job and the compose preview both call `plan()`, so what the preview shows is what
@@ -206,10 +208,10 @@ class Timing:
 
 def recipients_of(spec: dict, per_client: bool = False) -> Iterator[Recipient]:
     """The people a recipients spec names, streamed (`per_client`: see ONE_PER_CLIENT)."""
-    if "appointment_ids" in spec and per_client:
-        yield from _client_recipients(spec["appointment_ids"])
-    elif "appointment_ids" in spec:
-        yield from _appointment_recipients(spec["appointment_ids"])
+    if "appointment_ids" in spec:
+        people = (_client_recipients if per_client else _appointment_recipients)(
+            spec["appointment_ids"])
+        yield from _at_mobile(people, spec["mobile"]) if spec.get("mobile") else people
     elif spec.get("client_id") is not None:
         row = db.session.execute(
             select(*_CLIENT_COLUMNS).where(Client.id == int(spec["client_id"]))
@@ -218,6 +220,18 @@ def recipients_of(spec: dict, per_client: bool = False) -> Iterator[Recipient]:
             yield Recipient(*row)
     elif spec.get("address"):
         yield _address_recipient(str(spec["address"]).strip())
+
+
+def _at_mobile(people: Iterator[Recipient], mobile: str) -> Iterator[Recipient]:
+    """The recipients reached at another contact's mobile: by text there, with that number's
+    opt-out (STOP from it, as any client's with it) and its zone, whatever the client's own."""
+    opted_out = bool(db.session.scalar(select(Client.id).where(
+        Client.mobile == mobile, Client.opted_out.is_(True)).limit(1)))
+    for person in people:
+        method = person.contact_method
+        yield person._replace(
+            mobile=mobile, mobile_kind=None, timezone=None, opted_out=opted_out,
+            contact_method=ContactMethod.TEXT.value if method == ContactMethod.EMAIL else method)
 
 
 def _appointment_recipients(ids: Iterable[int]) -> Iterator[Recipient]:

@@ -1,9 +1,10 @@
 """Usage figures for a date range: messages and cost by channel, category and direction,
 delivery rates, and per-day counts for the chart.
 
-They are read from usage_rollup (one row per UTC hour and key, kept by database triggers), so
-a year over 1,000,000 messages sums a few thousand rows. Days are the business zone's, made
-from UTC hours: exact for zones a whole number of hours from UTC."""
+They are read from usage_rollup (one row per UTC hour and key, kept by database triggers; hours
+older than two days folded into local days), so a year over 1,000,000 messages sums a few
+thousand rows. Recent days are made of UTC hours: exact for zones a whole number of hours from
+UTC."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field

@@ -27,12 +27,14 @@ class UsageRollup(db.Model):
     written only by the database triggers of migration 0022_usage_rollup (never by the app).
 
     PostgreSQL's triggers append a row per statement (compacted false); core.usage.rollup
-    folds them into the key's one compacted row. A key's figures are the sum of its rows."""
+    folds them into the key's one compacted row, and old hours into days. A key's figures are
+    the sum of its rows."""
 
     __tablename__ = "usage_rollup"
     __table_args__ = (
         Index("ix_usage_rollup_hour", "hour"),
-        Index("uq_usage_rollup_key", "hour", "direction", "channel", "category", unique=True,
+        Index("uq_usage_rollup_key", "hour", "direction", "channel", "category", "grain",
+              unique=True,
               postgresql_where=text("compacted"), sqlite_where=text("compacted")),
     )
 
@@ -41,6 +43,9 @@ class UsageRollup(db.Model):
     direction: Mapped[str] = mapped_column(String(3))
     channel: Mapped[str] = mapped_column(String(8))
     category: Mapped[str] = mapped_column(String(16))
+    # "hour", or "day": the hours of one local day (business zone), folded by the compaction
+    # once the day is two days old; `hour` is then the day's first instant.
+    grain: Mapped[str] = mapped_column(String(4), server_default="hour")
     compacted: Mapped[bool] = mapped_column()
     messages: Mapped[int] = mapped_column(BigInteger)
     priced: Mapped[int] = mapped_column(BigInteger)  # messages with a cost

@@ -7,7 +7,9 @@ counted through every inbound message (100 ms at 100,000 of them).
 PostgreSQL: statement-level triggers with transition tables append one row per key and
 statement (COPY included), never updating a shared row, so concurrent senders never wait on
 each other; a periodic job (core.usage.rollup.compact) folds those rows into one "compacted"
-row per key. SQLite (one writer at a time): row-level triggers add to the compacted row.
+row per key. SQLite (one writer at a time): row-level triggers add to the compacted row. The
+same job folds the hours of days older than two days into one row per local day (grain "day",
+its hour the day's first instant), so a year is a few thousand rows.
 
 Revision ID: 0022_usage_rollup
 Revises: 0020_merge
@@ -100,7 +102,7 @@ def _sqlite_upsert(row: str, sign: str) -> str:
     # "WHERE true": SQLite's parser needs it between a SELECT and ON CONFLICT.
     return (f"INSERT INTO usage_rollup ({', '.join(KEY)}, compacted, {', '.join(MEASURES)}) "
             f"SELECT {', '.join(values[:4])}, 1, {', '.join(values[4:])} WHERE true "
-            f"ON CONFLICT ({', '.join(KEY)}) WHERE compacted DO UPDATE SET {add};")
+            f"ON CONFLICT ({', '.join(KEY)}, grain) WHERE compacted DO UPDATE SET {add};")
 
 
 SQLITE_TRIGGERS = [
@@ -122,6 +124,7 @@ def upgrade():
         sa.Column("direction", sa.String(3), nullable=False),
         sa.Column("channel", sa.String(8), nullable=False),
         sa.Column("category", sa.String(16), nullable=False),
+        sa.Column("grain", sa.String(4), nullable=False, server_default="hour"),
         sa.Column("compacted", sa.Boolean(), nullable=False),
         sa.Column("messages", sa.BigInteger(), nullable=False),
         sa.Column("priced", sa.BigInteger(), nullable=False),
@@ -132,7 +135,7 @@ def upgrade():
         sa.Column("opted_out", sa.BigInteger(), nullable=False),
     )
     op.create_index("ix_usage_rollup_hour", "usage_rollup", ["hour"])
-    op.create_index("uq_usage_rollup_key", "usage_rollup", list(KEY), unique=True,
+    op.create_index("uq_usage_rollup_key", "usage_rollup", [*KEY, "grain"], unique=True,
                     postgresql_where=sa.text("compacted"), sqlite_where=sa.text("compacted"))
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":

@@ -78,6 +78,8 @@ def test_polling_goes_on_until_the_last_receipt_then_stops(editor, three, run_wo
     assert "every message has its final state" in box
     assert "hx-get" not in box and 'data-polling="no"' in box
     assert 'class="count-delivered">2<' in box
+    # The state goes out of band into the summary; no stray "Status" label below the box.
+    assert 'id="broadcast-state" hx-swap-oob="true"' in box and "<dt>Status</dt>" not in box
 
 
 def test_when_receipts_stop_coming_the_page_stops_and_says_so(app, editor, three, run_worker):
