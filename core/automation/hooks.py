@@ -93,6 +93,7 @@ def _live(rule_id: int, broadcast_id: int, appointment_ids: list[int]) -> set[in
     live = (select(SENDS.c.appointment_id)
             .join(Appointment, and_(Appointment.id == among.c.id,
                                     Appointment.start_at == SENDS.c.appointment_start))
-            .where(SENDS.c.appointment_id == among.c.id, *key).lateral("live"))
+            .where(SENDS.c.appointment_id == among.c.id, *key)
+            .limit(1).lateral("live"))  # LIMIT keeps it a per-id probe (never flattened)
     return set(db.session.scalars(select(live.c.appointment_id).select_from(among)
                                   .join(live, true())))
