@@ -77,6 +77,8 @@ class Config:
     # Delivery pipeline: provider calls per second, shared by every worker (0 = no limit), and
     # how long a job holds a queued message before the sweeper may hand it to another job.
     PROVIDER_RATE_PER_SECOND = float(os.environ.get("PROVIDER_RATE_PER_SECOND", 30))
+    # The limiter's "second" in seconds: room for jitter between us and the provider's clock.
+    PROVIDER_RATE_SLACK = float(os.environ.get("PROVIDER_RATE_SLACK", 1.15))
     DELIVERY_LEASE_SECONDS = int(os.environ.get("DELIVERY_LEASE_SECONDS", 600))
     # A running delivery job holds its messages for this long and renews the hold every third
     # of it: a worker killed mid-job lets go of its messages within this plus one sweep.
@@ -84,10 +86,15 @@ class Config:
     # Senders side by side in one delivery job (threads, each with its own connection); a
     # worker killed mid-job leaves at most this many messages to reconcile.
     DELIVERY_SENDERS = int(os.environ.get("DELIVERY_SENDERS", 3))
+    # The mass-send page waits this long for the next delivery receipt before it stops checking.
+    RECEIPT_WAIT_SECONDS = int(os.environ.get("RECEIPT_WAIT_SECONDS", 120))
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", 25))
     # A send to more appointments than this is counted in SQL in the request and planned in full
     # by the fan-out job (smaller sends are planned, and refused exactly, in the request).
     COMPOSE_SYNC_PLAN_LIMIT = int(os.environ.get("COMPOSE_SYNC_PLAN_LIMIT", 1000))
+    # A fan-out that wrote at least this many messages ANALYZEs the table (PostgreSQL), so the
+    # Outbox is planned on statistics that know those rows before autovacuum gets round to it.
+    ANALYZE_AFTER_ROWS = int(os.environ.get("ANALYZE_AFTER_ROWS", 10_000))
 
     # Operations (core/ops): log lines as text or JSON; who may read /metrics (a bearer token
     # and/or addresses; with neither, only 127.0.0.1 and ::1).

@@ -7,8 +7,8 @@ import platform
 import sys
 import time
 
-BENCHMARKS = ("fanout", "automation", "delivery", "outbox", "memory", "usage", "team",
-              "drills")
+BENCHMARKS = ("compose", "fanout", "automation", "delivery", "outbox", "memory", "usage",
+              "team", "drills")
 QUICK: dict[str, list[int]] = {}
 
 
@@ -37,26 +37,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], default=[],
                         help="benchmarks to run (default: all)")
     parser.add_argument("--size", type=int, action="append",
-                        help="fanout: recipients (repeatable, default 10000 and 100000); "
+                        help="compose: selected appointments (default 100000); fanout: "
+                             "recipients (repeatable, default 10000 and 100000); "
                              "delivery: messages per run (default 2000); outbox: rows "
                              "(default 1000000); memory: messages (default 100000); usage: "
                              "messages (default 1000000)")
     parser.add_argument("--backend", action="append", choices=["postgresql", "sqlite"],
-                        help="fanout only (default both)")
+                        help="compose and fanout only (default both)")
     parser.add_argument("--quick", action="store_true",
-                        help="small sizes (a few minutes in all): fanout 10,000, delivery 1,000, "
-                             "outbox 100,000, memory 10,000, usage 100,000 (also BENCH_QUICK=1)")
+                        help="small sizes (a few minutes in all): compose and fanout 10,000, "
+                             "delivery 1,000, outbox 100,000, memory 10,000, usage 100,000 "
+                             "(also BENCH_QUICK=1)")
     args = parser.parse_args(argv)
     if args.quick or os.environ.get("BENCH_QUICK"):
-        QUICK.update(fanout=[10_000], automation=[10_000], delivery=[1000], outbox=[100_000],
-                     memory=[10_000], usage=[100_000])
+        QUICK.update(compose=[10_000], fanout=[10_000], automation=[10_000], delivery=[1000],
+                     outbox=[100_000], memory=[10_000], usage=[100_000])
     print(machine(), flush=True)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     for name in args.names or BENCHMARKS:
         started = time.perf_counter()
         print(f"== {name}", flush=True)
-        if name == "fanout":
+        if name == "compose":
+            from bench import compose
+            compose.run(args.size or QUICK.get("compose") or [100_000],
+                        tuple(args.backend or ("postgresql", "sqlite")),
+                        samples=3 if QUICK else 5)
+        elif name == "fanout":
             from bench import fanout
             fanout.run(args.size or QUICK.get("fanout") or [10_000, 100_000],
                        tuple(args.backend or ("postgresql", "sqlite")))
@@ -66,7 +73,7 @@ def main(argv: list[str]) -> int:
                            tuple(args.backend or ("postgresql",)))
         elif name == "delivery":
             from bench import delivery
-            delivery.run((args.size or QUICK.get("delivery") or [2000])[0])
+            delivery.run((args.size or QUICK.get("delivery") or [2000])[0], quick=bool(QUICK))
         elif name == "outbox":
             from bench import outbox
             outbox.run((args.size or QUICK.get("outbox") or [1_000_000])[0])

@@ -81,7 +81,10 @@ def config(database_url: str, redis_url: str, **extra) -> dict:
     return {"TESTING": True, "SECRET_KEY": "bench-secret", "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": redis_url, "RATELIMIT_STORAGE_URI": redis_url, "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": False, "BUSINESS_TIMEZONE": "America/New_York",
-            "DEFAULT_REGION": "US", "PROVIDER_RATE_PER_SECOND": 0, **extra}
+            "DEFAULT_REGION": "US", "PROVIDER_RATE_PER_SECOND": 0,
+            # No quiet hours: a run at night would otherwise hold every text for the morning
+            # (scheduled jobs instead of queued ones) and measure something else.
+            "SENDING_WINDOW_START": "00:00", "SENDING_WINDOW_END": "00:00", **extra}
 
 
 @contextmanager

@@ -3,10 +3,12 @@ the web app serving the Outbox over them.
 
 Messages are made by one INSERT … SELECT (queued, due now) and enqueued as delivery jobs;
 one `python worker.py` sends them through the Vonage provider (real SDK) to the local fake.
-Its process group is sampled from /proc every 50 ms (VmRSS and VmHWM of each process).
+First the worker at rest: its own RSS and PSS and those of every process below it (the RQ
+scheduler), found by parent pid. Then, while it sends, the processes below it are sampled
+from /proc every 50 ms: RQ's work horses call setsid() and leave the worker's process group,
+so they are found by parent pid too (VmHWM and PSS of each).
 """
 
-import os
 import resource
 import shutil
 import tempfile
@@ -22,6 +24,7 @@ from bench.outbox import signed_in
 from core.extensions import db
 from core.messaging.models import Broadcast, Message
 from core.messaging.pipeline import enqueue_delivery
+from tests.processes import descendants
 
 FILL = """
 INSERT INTO messages (broadcast_id, client_id, appointment_id, direction, channel, to_addr,
@@ -48,35 +51,48 @@ def kib(pid: int, field: str) -> int:
     return 0
 
 
-def group(pgid: int) -> list[int]:
-    """The live process ids of a process group."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if os.getpgid(int(name)) == pgid:
-                    pids.append(int(name))
-            except OSError:
-                continue
-    return pids
+def pss(pid: int) -> int:
+    """The proportional set size of a process in KiB: shared pages split among their users
+    (what a forked child really adds; 0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for row in rollup:
+                if row.startswith("Pss:"):
+                    return int(row.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def idle(proc, settle: float = 8.0) -> dict[int, tuple[int, int]]:
+    """The worker at rest: pid -> (RSS, PSS) KiB of it and of every process below it (the
+    RQ scheduler), found by parent pid once it has settled."""
+    deadline = time.monotonic() + 60
+    while not descendants(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the scheduler process starts with the worker
+    time.sleep(settle)
+    return {pid: (kib(pid, "VmRSS"), pss(pid)) for pid in [proc.pid, *descendants(proc.pid)]}
 
 
 class Sampler(threading.Thread):
-    """Samples the worker's process group: the parent's RSS over time, each horse's peak."""
+    """Samples the worker's processes every 50 ms, found by parent pid (RQ's work horses call
+    setsid() and leave the worker's process group): the parent's RSS over time, and each
+    horse's peak RSS (VmHWM) and peak PSS."""
 
-    def __init__(self, parent: int):
+    def __init__(self, parent: int, others: set[int]):
         super().__init__(daemon=True)
-        self.parent, self.running = parent, True
+        self.parent, self.others, self.running = parent, others, True
         self.parent_rss: list[int] = []
         self.horses: dict[int, int] = {}  # pid -> peak KiB, in order of first sight
+        self.horses_pss: dict[int, int] = {}
 
     def run(self):
         while self.running:
-            for pid in group(self.parent):
-                if pid == self.parent:
-                    self.parent_rss.append(kib(pid, "VmRSS"))
-                else:
+            self.parent_rss.append(kib(self.parent, "VmRSS"))
+            for pid in descendants(self.parent):
+                if pid not in self.others:
                     self.horses[pid] = max(self.horses.get(pid, 0), kib(pid, "VmHWM"))
+                    self.horses_pss[pid] = max(self.horses_pss.get(pid, 0), pss(pid))
             time.sleep(0.05)
 
 
@@ -93,12 +109,13 @@ def run(size: int = 100_000) -> dict:
             db.session.execute(text(FILL), {"n": size, "first": min(ids), "clients": len(ids),
                                             "broadcast": broadcast.id})
             db.session.commit()
+            proc = start_worker(app, PROVIDER_RATE_PER_SECOND=0,
+                                **fake.vonage_env(server, ca_path))
+            at_rest = idle(proc)
             enqueue_delivery(list(db.session.scalars(
                 select(Message.id).where(Message.broadcast_id == broadcast.id)
                 .order_by(Message.id))))
-            proc = start_worker(app, PROVIDER_RATE_PER_SECOND=0,
-                                **fake.vonage_env(server, ca_path))
-            sampler = Sampler(proc.pid)
+            sampler = Sampler(proc.pid, set(at_rest))
             sampler.start()
             start = time.monotonic()
             try:
@@ -120,6 +137,19 @@ def run(size: int = 100_000) -> dict:
             web_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
+    parent_idle = at_rest[proc.pid]
+    rest = [v for pid, v in at_rest.items() if pid != proc.pid]
+    total_rss = sum(v[0] for v in at_rest.values())
+    total_pss = sum(v[1] for v in at_rest.values())
+    print(f"memory  idle worker (worker.py at rest, {len(at_rest)} processes found by parent pid)")
+    line("idle worker parent RSS / PSS", f"{parent_idle[0] / 1024:,.1f} MiB",
+         f"PSS {parent_idle[1] / 1024:,.1f} MiB")
+    for n, (r, p) in enumerate(rest):
+        line(f"idle child {n + 1} (RQ scheduler) RSS / PSS", f"{r / 1024:,.1f} MiB",
+             f"PSS {p / 1024:,.1f} MiB")
+    line("idle worker as a whole, PSS", f"{total_pss / 1024:,.1f} MiB",
+         f"RSS summed {total_rss / 1024:,.1f} MiB (counts shared pages twice); "
+         "target <= 120 MiB")
     third = max(1, len(horses) // 3)
     early, late = max(horses[:third]), max(horses[-third:])
     print(f"memory  size={size:,} messages sent by one worker in {seconds:,.0f} s "
@@ -128,9 +158,13 @@ def run(size: int = 100_000) -> dict:
          f"RSS first/last sample {rss[0] / 1024:,.1f}/{rss[-1] / 1024:,.1f} MiB")
     line("work horse peak RSS (max over jobs)", f"{max(horses) / 1024:,.1f} MiB",
          "target <= 200 MiB")
+    line("work horse peak PSS (max over jobs)",
+         f"{max(sampler.horses_pss.values()) / 1024:,.1f} MiB", "what a horse adds")
     line("work horse growth (last third vs first)", f"{(late - early) / early:+.1%}",
          "target < 10 %")
     line("web process peak RSS (bench process)", f"{web_peak / 1024:,.1f} MiB",
          f"{before / 1024:,.1f} MiB before 400 Outbox requests (includes the fake server)")
-    return {"parent_mib": parent_peak / 1024, "horse_mib": max(horses) / 1024,
+    return {"idle_pss_mib": total_pss / 1024, "idle_rss_mib": total_rss / 1024,
+            "horse_pss_mib": max(sampler.horses_pss.values()) / 1024,
+            "parent_mib": parent_peak / 1024, "horse_mib": max(horses) / 1024,
             "growth": (late - early) / early, "web_mib": web_peak / 1024}

@@ -4,8 +4,14 @@ The rows are made by one INSERT … SELECT generate_series (10,000 clients, N me
 over them). Each request is timed 20 times after a warm-up; p95 is reported, and any
 `count(` over the messages on the request path is flagged. The messages belong to no broadcast,
 so all of them are in the search's text index (its worst case: a mass send's are not).
+
+Every request is timed three times over: right after the fill, with no statistics on the new
+rows (autovacuum is kept off the table meanwhile, as when it is late after a large fan-out);
+after the ANALYZE a fan-out of that many rows runs (core.bulk.analyze_after_bulk, no VACUUM);
+and after the benchmark's own VACUUM ANALYZE (which also sets the visibility map).
 """
 
+import os
 import time
 
 from sqlalchemy import event, func, select, text
@@ -13,8 +19,10 @@ from sqlalchemy import event, func, select, text
 from bench import data
 from bench.env import application, line, p95
 from core.auth.models import Role, User
+from core.bulk import analyze_after_bulk
 from core.extensions import db
 from core.messaging.models import Message
+from core.messaging.transitions import MESSAGES
 
 CLIENTS = 10_000
 REPEAT = 20
@@ -35,14 +43,32 @@ JOIN clients c ON c.id = a.client_id
 
 
 def fill(n: int) -> float:
-    """Insert `n` messages in one statement and ANALYZE; returns the seconds it took."""
+    """Insert `n` messages in one statement (autovacuum kept off them); returns the seconds."""
     ids = data.appointments(CLIENTS)
+    db.session.execute(text("ALTER TABLE messages SET (autovacuum_enabled = off, "
+                            "toast.autovacuum_enabled = off)"))
+    db.session.commit()
     start = time.perf_counter()
     db.session.execute(text(FILL), {"n": n, "first": min(ids), "clients": CLIENTS})
     db.session.commit()
+    return time.perf_counter() - start
+
+
+def vacuum_analyze() -> float:
+    """The benchmark's own VACUUM ANALYZE of the messages (autovacuum back on); seconds."""
+    start = time.perf_counter()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ALTER TABLE messages RESET (autovacuum_enabled, "
+                          "toast.autovacuum_enabled)"))
         conn.execute(text("VACUUM ANALYZE messages"))
     return time.perf_counter() - start
+
+
+def analyzed() -> bool:
+    """Whether the messages table has statistics (ANALYZE ran on it)."""
+    return bool(db.session.scalar(text(
+        "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL "
+        "FROM pg_stat_user_tables WHERE relname = 'messages'")))
 
 
 def signed_in(app):
@@ -59,7 +85,8 @@ def signed_in(app):
     return client
 
 
-def measure(client, url: str, htmx: bool = False) -> tuple[float, list[str]]:
+def measure(client, url: str, htmx: bool = False, repeat: int = REPEAT
+            ) -> tuple[float, list[str]]:
     """p95 seconds of GET `url` and the statements one request ran."""
     headers = {"HX-Request": "true"} if htmx else {}
     statements: list[str] = []
@@ -70,7 +97,7 @@ def measure(client, url: str, htmx: bool = False) -> tuple[float, list[str]]:
     assert client.get(url, headers=headers).status_code == 200, url  # warm-up
     event.listen(db.engine, "before_cursor_execute", seen)
     samples = []
-    for n in range(REPEAT):
+    for n in range(repeat):
         if n == 1:
             event.remove(db.engine, "before_cursor_execute", seen)
         start = time.perf_counter()
@@ -87,7 +114,8 @@ def full_counts(statements: list[str]) -> list[str]:
 
 
 def run(size: int = 1_000_000) -> dict:
-    """Fill, then time the four requests; prints and returns p95 in ms."""
+    """Fill, time the requests without statistics, VACUUM ANALYZE, time them again; prints
+    and returns p95 in ms for both."""
     with application("postgresql") as app:
         fill_s = fill(size)
         client = signed_in(app)
@@ -108,11 +136,24 @@ def run(size: int = 1_000_000) -> dict:
             ("status-refresh partial (50 ids)", f"/messages/statuses?ids={ids}", True, 30),
         ]
         print(f"outbox  size={size:,} messages (PostgreSQL; filled in {fill_s:,.0f} s)")
-        results = {}
-        for name, url, htmx, target in cases:
-            seconds, statements = measure(client, url, htmx)
-            counts = full_counts(statements)
-            results[name] = seconds * 1000
-            line(name, f"{seconds * 1000:,.1f} ms", f"p95 of {REPEAT}; target <= {target} ms"
-                 f"{'; FULL COUNT: ' + counts[0][:60] if counts else ''}")
+        results: dict[str, dict] = {"fresh": {}, "fan-out's ANALYZE": {}, "VACUUM ANALYZE": {}}
+        for phase in results:
+            if phase == "fresh":
+                print(f"  -- no statistics on the new rows (analyzed: {analyzed()})")
+            elif phase == "VACUUM ANALYZE":
+                print(f"  -- after the benchmark's VACUUM ANALYZE ({vacuum_analyze():,.1f} s)")
+            else:
+                seconds = time.perf_counter()
+                analyze_after_bulk(MESSAGES, size, 1)
+                print(f"  -- after the ANALYZE a fan-out of {size:,} runs (no VACUUM; "
+                      f"{time.perf_counter() - seconds:,.1f} s)")
+            for name, url, htmx, target in cases:
+                seconds, statements = measure(client, url, htmx,
+                                              REPEAT // 2 if phase == "fresh" else REPEAT)
+                counts = full_counts(statements)
+                results[phase][name] = seconds * 1000
+                line(name, f"{seconds * 1000:,.1f} ms",
+                     f"p95 of {REPEAT // 2 if phase == 'fresh' else REPEAT}; target <= {target} ms"
+                     f"{'; FULL COUNT: ' + counts[0][:60] if counts else ''}")
+        print(f"  load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return results

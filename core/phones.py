@@ -3,7 +3,7 @@
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, carrier, timezone
+from phonenumbers import PhoneNumberType, timezone
 
 TEXTABLE = {
     PhoneNumberType.MOBILE,
@@ -82,5 +82,5 @@ def pretty(e164: str | None) -> str:
         return e164
 
 
-__all__ = ["PhoneError", "carrier", "kind", "mobile_e164", "parse", "pretty", "timezone_of",
+__all__ = ["PhoneError", "kind", "mobile_e164", "parse", "pretty", "timezone_of",
            "to_e164"]

@@ -15,7 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
-DEMO_ADMIN = ("admin@tidings.test", "tidings-demo")
+# The demo's sign-ins, one per role (core/demo.py seeds them; all share the password).
+DEMO_SIGN_INS = [("Admin", "admin@tidings.test"), ("Edit", "editor@tidings.test"),
+                 ("Read Only", "viewer@tidings.test"), ("None", "nobody@tidings.test")]
+DEMO_PASSWORD = "tidings-demo"
 
 
 def free_port(preferred: int) -> int:
@@ -83,6 +86,13 @@ def flask(*args: str, env: dict, stdin: str | None = None) -> None:
                    cwd=ROOT, input=stdin, text=True)
 
 
+def sign_ins(port: str) -> str:
+    """What `make run` prints: the address and the demo's four sign-ins."""
+    lines = [f"\nTidings on http://127.0.0.1:{port}  — demo sign-ins (password {DEMO_PASSWORD}):"]
+    lines += [f"  {role:<9} {email}" for role, email in DEMO_SIGN_INS]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     from config import INSTANCE_DIR
 
@@ -96,9 +106,7 @@ def main() -> int:
         flask("seed", "--if-empty", env=env)
         port = env.get("PORT", "5000")
         with_public_address(env, port)
-        email, password = DEMO_ADMIN
-        print(f"\nTidings on http://127.0.0.1:{port}  — demo admin: {email} / {password}\n",
-              flush=True)
+        print(sign_ins(port), flush=True)
         from honcho.manager import Manager
 
         manager = Manager()

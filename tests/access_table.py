@@ -120,6 +120,7 @@ ACCESS = {
     "automation.delete_rule": Role.ADMIN,
     "automation.dry_run": Role.ADMIN,
     "automation.run_now": Role.ADMIN,
+    "automation.resume": Role.ADMIN,
     "automation.field_status": Role.EDIT,
     "automation.confirm": Role.EDIT,
     "automation.confirm_selected": Role.EDIT,

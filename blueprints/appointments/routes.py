@@ -13,6 +13,7 @@ from blueprints.rendering import is_htmx, render, see_other
 from core.appointments import operations as ops
 from core.audit.operations import history
 from core.auth.models import Role
+from core.automation.status import change_status, status_text
 from core.clients import operations as clients
 from core.extensions import db
 from core.phones import pretty
@@ -199,20 +200,23 @@ def detail(appointment_id: int):
 @bp.route("/<int:appointment_id>/status", methods=["POST"])
 @requires(Role.EDIT)
 def set_status(appointment_id: int):
-    """Change the status by hand; recorded as "appointment.status" old → new."""
+    """Change the status by hand (audited old → new); En Route / Working / Completed send
+    their text exactly as the big buttons do, and the answer says what was sent or why not."""
     appointment = _appointment_or_404(appointment_id)
     form = StatusForm()
     valid = form.validate_on_submit()
-    if valid and ops.set_status(appointment, form.status.data, actor=current_user):
-        db.session.commit()
+    outcome = change_status(appointment, form.status.data, actor=current_user) if valid else None
     if not is_htmx():
-        if not valid:
+        if outcome is None:
             flash("Choose a status from the list.", "error")
+        else:
+            flash(outcome.text, "success" if outcome.sent else "info")
         return redirect(url_for("appointments.detail", appointment_id=appointment.id), 303)
     html = render_template(
         "appointments/_status_update.html",
         appointment=appointment,
         status_form=form,
+        outcome=outcome,
         events=history(appointment_id=appointment.id),
     )
     return html, (200 if valid else 422)
@@ -255,17 +259,22 @@ def _data(form: AppointmentForm) -> ops.AppointmentData:
 
 
 def _save(form: AppointmentForm, appointment=None):
-    """Run the create or update operation; a refusal lands on the field it concerns."""
+    """Run the create or update operation; a refusal lands on the field it concerns. A new
+    status sends its text as the status buttons do (said in a flash message)."""
+    changes = {}
     try:
         if appointment is None:
             appointment = ops.create_appointment(_data(form), actor=current_user)
         else:
-            ops.update_appointment(appointment, _data(form), actor=current_user)
+            changes = ops.update_appointment(appointment, _data(form), actor=current_user)
     except ops.AppointmentError as exc:
         db.session.rollback()
         form[exc.field].errors.append(str(exc))
         return None
     db.session.commit()
+    if "status" in changes:
+        outcome = status_text(appointment, appointment.status, actor=current_user)
+        flash(outcome.text, "success" if outcome.sent else "info")
     return appointment
 
 

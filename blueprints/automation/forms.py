@@ -1,10 +1,12 @@
 """The rule form, the status buttons and the confirmation request form."""
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
+from core import phones
 from core.automation.models import RuleKind, Timing
 from core.automation.rules import STATUS_TRIGGERS
 
@@ -26,7 +28,7 @@ class RuleForm(FlaskForm):
     send_time = StringField("Daily time (business time zone)", default="09:00",
                             validators=[Length(max=5)])
     after = SelectField("Follow-up counts from", choices=[
-        SelectChoice("completed", "The end of a Completed appointment"),
+        SelectChoice("completed", "The moment it is marked Completed"),
         SelectChoice("end", "The end of any appointment that was not cancelled")])
     status_trigger = SelectField("Status", choices=[SelectChoice("", "—"), *(
         SelectChoice(k, v) for k, v in STATUS_TRIGGERS.items())])
@@ -51,3 +53,20 @@ class ConfirmForm(FlaskForm):
                                               SelectChoice("email", "Email")])
     subject = StringField("Subject (email)", validators=[Length(max=200)])
     body = TextAreaField("Message")
+    other_mobile = StringField(
+        "Or text another contact", validators=[Length(max=40)],
+        description="A mobile number (e.g. a parent or the site contact); leave it blank to "
+        "ask the client. Their YES or NO answers the visit chosen.")
+
+    def validate_other_mobile(self, field) -> None:
+        """A mobile that can take texts, kept in E.164; only by text."""
+        if not (field.data or "").strip():
+            field.data = ""
+            return
+        if self.channel.data != "sms":
+            raise ValidationError("Another contact gets a text: choose Text (SMS).")
+        try:
+            field.data = phones.mobile_e164(field.data, current_app.config.get(
+                "DEFAULT_REGION", "US"))
+        except phones.PhoneError as exc:
+            raise ValidationError(str(exc)) from None

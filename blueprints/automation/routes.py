@@ -13,7 +13,7 @@ from blueprints.forms import save_through
 from blueprints.rendering import render, see_other
 from core.appointments import operations as appointments
 from core.auth.models import Role
-from core.automation import reports
+from core.automation import quota, reports
 from core.automation import rules as ops
 from core.automation import templates as template_ops
 from core.automation.confirm import send_confirmation
@@ -21,6 +21,9 @@ from core.automation.engine import plan_rule
 from core.automation.status import change_status
 from core.extensions import db
 from core.messaging.compose import ComposeError
+from core.messaging.models import Category
+from core.phones import pretty
+from core.usage import quotas
 
 
 def _rule_or_404(rule_id: int):
@@ -99,7 +102,21 @@ def rule(rule_id: int):
     top = max([d.sent + d.skipped + d.failed + d.other for d in past]
               + [d.forecast for d in ahead] + [1])
     return render_template("automation/rule.html", rule=item, past=past, ahead=ahead, top=top,
-                           describe=ops.describe, who=ops.who)
+                           describe=ops.describe, who=ops.who,
+                           quota=quotas.left(Category.TRANSACTIONAL.value))
+
+
+@bp.route("/rules/<int:rule_id>/resume", methods=["POST"])
+@requires(Role.ADMIN)
+def resume(rule_id: int):
+    """Resume a rule a monthly quota paused; its next run sends what is due then."""
+    item = _rule_or_404(rule_id)
+    if quota.resume(item, actor=current_user):
+        db.session.commit()
+        flash(f"“{item.name}” is resumed: its next run sends what is due then.", "success")
+    else:
+        flash(f"“{item.name}” was not paused.", "info")
+    return see_other(request.form.get("next") or url_for("automation.rule", rule_id=rule_id))
 
 
 @bp.route("/rules/<int:rule_id>/toggle", methods=["POST"])
@@ -138,6 +155,9 @@ def run_now(rule_id: int):
     """Run now, step two: send what is due, through the same exactly-once path."""
     item = _rule_or_404(rule_id)
     broadcast_id, count = plan_rule(item, run_now=True, actor=current_user)
+    if item.paused_at is not None:
+        flash(f"Nothing was sent: “{item.name}” is paused. {item.paused_reason}", "error")
+        return see_other(url_for("automation.rule", rule_id=rule_id))
     if broadcast_id is None:
         flash("Nothing to send: every due appointment has had this message.", "success")
         return see_other(url_for("automation.rule", rule_id=rule_id))
@@ -171,8 +191,9 @@ def field_status(appointment_id: int):
 
 @bp.app_context_processor
 def status_buttons() -> dict:
-    """The status buttons' choices, for the appointment page."""
-    return {"status_triggers": ops.STATUS_TRIGGERS}
+    """The status buttons' choices (the appointment page), and how many rules a quota paused
+    (the Admins' banner on every page; counted only when a page asks)."""
+    return {"status_triggers": ops.STATUS_TRIGGERS, "paused_rules": quota.paused_count}
 
 
 def _visits(appointment) -> list:
@@ -209,13 +230,15 @@ def confirm(appointment_id: int):
         visit = form.visit.data if form.visit.data in {v.id for v in visits} else appointment.id
         try:
             send_confirmation([visit], channel=form.channel.data, subject=form.subject.data,
-                              body=form.body.data, actor=current_user)
+                              body=form.body.data, actor=current_user,
+                              to=form.other_mobile.data or "")
         except ComposeError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
         else:
-            flash(f"The confirmation request is on its way to {appointment.client.name}.",
-                  "success")
+            who = (pretty(form.other_mobile.data) if form.other_mobile.data
+                   else appointment.client.name)
+            flash(f"The confirmation request is on its way to {who}.", "success")
             return see_other(url_for("appointments.detail", appointment_id=visit))
     return render("automation/confirm.html", "automation/_confirm.html", form=form,
                   appointment=appointment, visits=visits), (422 if form.is_submitted() else 200)

@@ -14,7 +14,7 @@ from core.automation.templates import all_templates
 from core.clients.models import Client
 from core.extensions import csrf, db
 from core.messaging import attachments as files
-from core.messaging import compose, window
+from core.messaging import compose, receipt_watch, window
 from core.messaging.models import Broadcast, Channel
 from core.messaging.recipients import client_names
 from core.messaging.templating import FIELD_LABELS, format_time
@@ -230,8 +230,11 @@ def _broadcast_or_404(broadcast_id: int) -> Broadcast:
 
 
 def _progress(broadcast: Broadcast) -> dict:
-    """Counts from the pipeline, plus what the bar and the poller need."""
-    return compose.progress_of(broadcast)
+    """Counts from the pipeline, plus what the bar and the poller need (receipts included)."""
+    progress = compose.progress_of(broadcast)
+    progress.update(receipt_watch.watch(broadcast.id, progress, request.args.get("seen", ""),
+                                        request.args.get("since", "")))
+    return progress
 
 
 def _broadcast_context(broadcast: Broadcast) -> dict:
@@ -258,7 +261,7 @@ def broadcast(broadcast_id: int):
 @bp.route("/broadcast/<int:broadcast_id>/progress")
 @requires(Role.READ_ONLY)
 def progress(broadcast_id: int):
-    """The progress box; it polls itself every second until the send is done."""
+    """The progress box; it polls itself until every message is final or receipts stop coming."""
     item = _broadcast_or_404(broadcast_id)
     return render("compose/broadcast.html", "compose/_progress.html", polled=is_htmx(),
                   **_broadcast_context(item))

@@ -29,8 +29,10 @@ from core.messaging.queries import local_day_bounds
 
 @bp.app_context_processor
 def _unread_badge():
-    """Templates call conversation_unread() only where the badge is drawn (one query)."""
-    return {"conversation_unread": queries.unread_total, "unread_version": unread.version}
+    """Templates call conversation_unread() only where the badge is drawn (one query), and
+    text_answers(ids) where a received text may have confirmed or declined an appointment."""
+    return {"conversation_unread": queries.unread_total, "unread_version": unread.version,
+            "text_answers": queries.answers_to}
 
 
 @bp.route("/")

@@ -4,15 +4,19 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from blueprints.access import requires
 from blueprints.rendering import is_htmx, render
 from blueprints.simulator import bp
 from blueprints.simulator.forms import ReplyForm
 from core.auth.models import Role
+from core.messaging import attachments as files
 from core.secure.operations import mask_links
 from core.simulator import phones
-from core.simulator.operations import send_reply
+from core.simulator.operations import MAX_MEDIA, check_attachment, send_reply
+
+UPLOAD_LIMIT = MAX_MEDIA + 64 * files.KB  # one file of the largest size, plus the form itself
 
 
 @bp.app_template_filter("sim_time")
@@ -71,19 +75,40 @@ def thread(address):
 @bp.route("/reply/<path:address>", methods=["POST"])
 @requires(Role.EDIT)
 def reply(address):
-    """Send a reply as the client; it travels through the simulator's inbound webhook code."""
+    """Send a reply as the client (with a picture or file, as an MMS); it travels through the
+    simulator's inbound webhook code."""
     address = _address_or_404(address)
-    form = ReplyForm(prefix=phones.phone_key(address), channel=phones.Phone(address).channel)
-    if not form.validate_on_submit():
-        phone = phones.load_phone(address)
-        page = render("simulator/phone.html", "simulator/_phone.html", phone=phone, form=form)
-        return page, 422
-    send_reply(address, form.text.data.strip(), (form.subject.data or "").strip())
+    request.max_content_length = UPLOAD_LIMIT
+    try:
+        form = ReplyForm(prefix=phones.phone_key(address), channel=phones.Phone(address).channel)
+    except RequestEntityTooLarge:
+        form = ReplyForm(prefix=phones.phone_key(address), formdata=None,
+                         channel=phones.Phone(address).channel)
+        form.attachment.errors = [f"The file is larger than {MAX_MEDIA // files.MB} MB, the "
+                                  "most a picture message may carry."]
+        return _phone_page(address, form), 413
+    attachment = None
+    if form.validate_on_submit() and form.has_attachment():
+        upload = form.attachment.data
+        try:
+            attachment = check_attachment(files.Upload(upload.filename, upload.read()))
+        except files.AttachmentError as refused:
+            form.attachment.errors = [str(refused)]
+    if form.errors or not form.is_submitted():
+        return _phone_page(address, form), 422
+    send_reply(address, (form.text.data or "").strip(), (form.subject.data or "").strip(),
+               attachment)
     if not is_htmx():
         return redirect(url_for(".phone", address=address), code=303)
     phone = phones.load_phone(address)
     fresh = ReplyForm(prefix=phone.key, formdata=None, channel=phone.channel)
     return render_template("simulator/_phone.html", phone=phone, form=fresh)
+
+
+def _phone_page(address: str, form: ReplyForm):
+    """The phone (a fragment for htmx) with the reply box as it was sent, errors included."""
+    phone = phones.load_phone(address)
+    return render("simulator/phone.html", "simulator/_phone.html", phone=phone, form=form)
 
 
 def _address_or_404(raw: str) -> str:

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from blueprints.access import requires
 from blueprints.rendering import is_htmx, render, see_other
@@ -24,11 +25,18 @@ from core.types import utcnow
 @bp.app_context_processor
 def _team_badge():
     """Templates call team_unread() only where the nav badge is drawn."""
-    return {"team_unread": lambda: queries.unread_total(current_user.id),
+    counts = []  # the badge's (unread, alerts), read once per request by one query
+
+    def badge(index: int) -> int:
+        if not counts:
+            counts.extend(queries.badge_counts(current_user.id))
+        return counts[index]
+
+    return {"team_unread": lambda: badge(0),
             "team_version": lambda: live.version(live.user_key(current_user.id)),
             "client_last": cards.client_last,
             "team_chats": lambda: queries.chat_list(current_user),
-            "team_alerts": lambda: queries.alert_total(current_user.id)}
+            "team_alerts": lambda: badge(1)}
 
 
 @bp.app_template_filter("team_text")
@@ -69,18 +77,26 @@ def index():
         current = db.session.get(Chat, current)
     else:
         current = None
-    return render("team/index.html", "team/_list.html", **_list_context(version, current))
+    # A poll (it carries the version) redraws the rows only: the new-chat forms are kept as
+    # they are in the page (hx-preserve), so fifty lists redrawn after a message do not each
+    # load every staff member and render two pickers, and a half-filled form survives a poll.
+    polled = is_htmx() and "v" in request.args
+    return render("team/index.html", "team/_list.html",
+                  **_list_context(version, current, forms=not polled))
 
 
-def _list_context(version: str, current=None) -> dict:
+def _list_context(version: str, current=None, forms: bool = True) -> dict:
     rows = queries.chat_list(current_user)
-    people = queries.staff(exclude_id=current_user.id)
-    person_form, group_form = PersonForm(), GroupForm()
-    person_form.user_id.choices = group_form.members.choices = [(u.id, u.name) for u in people]
     others = [r.other.id for r in rows if r.other]
-    return {"rows": rows, "list_version": version, "current": current,
-            "person_form": person_form, "group_form": group_form,
-            "presence": presence.of(others)}
+    context = {"rows": rows, "list_version": version, "current": current,
+               "presence": presence.of(others), "forms": forms}
+    if forms:
+        people = queries.staff(exclude_id=current_user.id)
+        person_form, group_form = PersonForm(), GroupForm()
+        person_form.user_id.choices = group_form.members.choices = [
+            (u.id, u.name) for u in people]
+        context.update(person_form=person_form, group_form=group_form)
+    return context
 
 
 @bp.route("/badge")
@@ -161,9 +177,12 @@ def seen(chat_id):
     if request.args.get("v") == version:
         return "", 204
     items = queries.messages(chat.id, from_id=request.args.get("from", type=int))
-    return render_template("team/_seen.html", **_decorate(chat, items), seen_version=version,
-                           receipts_oob=True,
-                           first_id=items[0].id if items else None)
+    # Receipts are drawn on one's own messages only: a reader who wrote none in the window
+    # gets the poller back with its new version, without loading the members.
+    own = [m for m in items if m.author_id == current_user.id and not m.deleted_at]
+    context = _decorate(chat, own) if own else {"chat": chat, "items": []}
+    return render_template("team/_seen.html", **context, seen_version=version,
+                           receipts_oob=True, first_id=items[0].id if items else None)
 
 
 def _messages_context(chat, member, from_id=None) -> dict:
@@ -183,10 +202,15 @@ def _decorate(chat, items) -> dict:
     people = queries.members(chat.id)
     markers = {user.id: m.read_up_to for user, m in people}
     names = {user.id: user.name for user, _ in people}
-    authors = {u.id: u for u in db.session.query(User).filter(
-        User.id.in_({i.author_id for i in items if i.author_id}))} if items else {}
-    clients = {c.id: c for c in db.session.query(Client).filter(
-        Client.id.in_({i.client_id for i in items if i.client_id}))} if items else {}
+    # Authors are nearly always members: only former members cost a query.
+    authors = {user.id: user for user, _ in people}
+    former = {i.author_id for i in items if i.author_id and i.author_id not in authors}
+    if former:
+        authors.update((u.id, u) for u in db.session.scalars(
+            select(User).where(User.id.in_(former))))
+    client_ids = {i.client_id for i in items if i.client_id}
+    clients = {c.id: c for c in db.session.scalars(
+        select(Client).where(Client.id.in_(client_ids)))} if client_ids else {}
     zone = ZoneInfo(settings.business_timezone())
     return {"chat": chat, "items": items, "markers": markers, "authors": authors,
             "clients": clients, "zone": zone, "today": datetime.now(UTC).astimezone(zone).date(),

@@ -73,9 +73,33 @@ class Appointment(db.Model):
         server_default=ConfirmationStatus.NOT_REQUESTED.value)
     confirmation_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmation_code: Mapped[int | None] = mapped_column()
+    # Migration 0021_auto_completed: when the appointment became Completed (follow-ups count
+    # from it; cleared when the status leaves Completed), and the other contact's mobile the
+    # latest confirmation request went to (that number's YES/NO answers it; None: the client's).
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmation_to: Mapped[str | None] = mapped_column(String(20), index=True)
 
     client: Mapped[Client] = relationship(lazy="joined")
 
     @property
     def status_enum(self) -> AppointmentStatus:
         return AppointmentStatus(self.status)
+
+    def mark_status(self, status: str, now: datetime | None = None) -> None:
+        """Set the status; completed_at follows it (set on entering Completed, cleared on
+        leaving it)."""
+        if status == AppointmentStatus.COMPLETED:
+            if self.status != AppointmentStatus.COMPLETED:
+                self.completed_at = now or utcnow()
+        else:
+            self.completed_at = None
+        self.status = status
+
+
+def completion_time(status: str, end_at: datetime | None, now: datetime | None = None):
+    """completed_at of an appointment written as Completed without a moment to go by (created
+    or imported so): its end, or now when it ends later; None for any other status."""
+    if status != AppointmentStatus.COMPLETED:
+        return None
+    now = now or utcnow()
+    return min(end_at, now) if end_at is not None else now

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from core import paging
-from core.appointments.models import Appointment, AppointmentStatus
+from core.appointments.models import Appointment, AppointmentStatus, completion_time
 from core.appointments.signals import changed
 from core.audit.operations import record
 from core.clients.models import Client
@@ -100,7 +100,8 @@ def existing_ids(ids) -> set[int]:
 def create_appointment(data: AppointmentData, *, actor=None) -> Appointment:
     """Validate and add an appointment, audited on it and its client; the caller commits."""
     values = _clean(data)
-    appointment = Appointment(**values)
+    appointment = Appointment(**values,
+                              completed_at=completion_time(values["status"], values["end_at"]))
     db.session.add(appointment)
     db.session.flush()
     record("appointment.created", f"Appointment “{appointment.title}” created",
@@ -117,7 +118,10 @@ def update_appointment(appointment: Appointment, data: AppointmentData, *, actor
     if not changes:
         return {}
     for key, (_old, new) in changes.items():
-        setattr(appointment, key, new)
+        if key == "status":
+            appointment.mark_status(new)
+        else:
+            setattr(appointment, key, new)
     shown = {k: [_show(o), _show(n)] for k, (o, n) in changes.items()}
     summary = "Edited " + "; ".join(f"{k}: {o} → {n}" for k, (o, n) in shown.items())
     record("appointment.edited", summary, actor=actor, client_id=appointment.client_id,
@@ -126,13 +130,14 @@ def update_appointment(appointment: Appointment, data: AppointmentData, *, actor
     return changes
 
 
-def set_status(appointment: Appointment, status: str, *, actor=None) -> bool:
+def set_status(appointment: Appointment, status: str, *, actor=None,
+               now: datetime | None = None) -> bool:
     """Change the status, audited as "appointment.status" old → new; False when unchanged."""
     new = _status(status)
     old = appointment.status_enum
     if new == old:
         return False
-    appointment.status = new.value
+    appointment.mark_status(new.value, now)
     record("appointment.status", f"Status {old.label} → {new.label}", actor=actor,
            client_id=appointment.client_id, appointment_id=appointment.id,
            data={"old": old.value, "new": new.value})

@@ -9,6 +9,9 @@ from core.auth.models import User
 from core.extensions import db
 from core.types import BigId, UTCDateTime, utcnow
 
+BY_CLIENT, BY_NAME = "by_client", "by_client_name"  # data keys: a client's own text did this
+CLIENT_WROTE = "message.received"  # a text or email from the client (core/messaging/inbound)
+
 
 class AuditEvent(db.Model):
     """A state change a person would ask about later."""
@@ -32,3 +35,17 @@ class AuditEvent(db.Model):
     data: Mapped[dict | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+    # Read only for a client's own texts (below); a history is one client's, so one query.
+    client = relationship("Client", lazy="select", viewonly=True)
+
+    @property
+    def by(self) -> str:
+        """Who did it: the staff member, the client who texted (by name), or "System"."""
+        if self.actor is not None:
+            return self.actor.name
+        name = (self.data or {}).get(BY_NAME) if isinstance(self.data, dict) else None
+        if name:
+            return f"{name} (client, by text)"
+        if self.action == CLIENT_WROTE and self.client_id and self.client is not None:
+            return f"{self.client.name} (client)"
+        return "System"

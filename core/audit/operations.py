@@ -2,13 +2,18 @@
 
 from sqlalchemy import or_, select
 
-from core.audit.models import AuditEvent
+from core.audit.models import BY_CLIENT, BY_NAME, AuditEvent
 from core.extensions import db
 
 
 def record(action: str, summary: str = "", *, actor=None, client_id=None,
-           appointment_id=None, message_id=None, data=None) -> AuditEvent:
-    """Add an audit event to the session; the caller commits with its own change."""
+           appointment_id=None, message_id=None, data=None, by_client=None) -> AuditEvent:
+    """Add an audit event to the session; the caller commits with its own change.
+
+    `by_client`: the client whose own text did this (a YES, NO, STOP or START); the history
+    credits them by name instead of "System"."""
+    if by_client is not None:
+        data = {**(data or {}), BY_CLIENT: by_client.id, BY_NAME: by_client.name}
     event = AuditEvent(
         action=action,
         summary=summary[:500],

@@ -6,20 +6,22 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.audit.operations import record
 from core.automation.engine import mark_requested_in_chunks
 from core.extensions import db
-from core.messaging import compose
+from core.messaging import compose, signals
 from core.messaging.models import Broadcast, BroadcastStatus
 from core.messaging.pipeline import start_broadcast
 
 
 def send_confirmation(appointment_ids: list[int], *, channel: str, subject: str, body: str,
-                      actor=None) -> Broadcast:
+                      actor=None, to: str = "") -> Broadcast:
     """Validate (as Compose does), write one broadcast, mark the appointments as awaiting a
-    reply in the same transaction, commit, then start it; raises compose.ComposeError."""
+    reply in the same transaction, commit, then start it; raises compose.ComposeError.
+    `to`: another contact's mobile the request goes to instead; its answer counts."""
     # Sent by hand, but it waits for the recipients' sending window like a rule's request
     # (it asks for an answer: not at 22:00), and falls back to email as automation does.
     options = {"confirmation": {"manual": True},
                "automation": {"kind": "confirmation", "manual": True}}
-    checked = compose.check(channel=channel, recipients={"appointment_ids": appointment_ids},
+    spec = {"appointment_ids": appointment_ids, **({"mobile": to} if to.strip() else {})}
+    checked = compose.check(channel=channel, recipients=spec,
                             subject=subject, body=body, options=options)
     ids = checked.recipients["appointment_ids"]
     broadcast = Broadcast(
@@ -30,7 +32,12 @@ def send_confirmation(appointment_ids: list[int], *, channel: str, subject: str,
     )
     db.session.add(broadcast)
     db.session.flush()
-    mark_requested_in_chunks(ids)  # audits each appointment as awaiting a reply
+    try:  # counted against the monthly quota, as a Compose send is
+        signals.broadcast_reserving.send(broadcast, summary=checked.summary)
+    except ValueError as exc:
+        raise compose.ComposeError(str(exc)) from None
+    # Audits each appointment as awaiting a reply (from the other contact's number, if so).
+    mark_requested_in_chunks(ids, to=checked.recipients.get("mobile"))
     record("confirmation.requested", f"Confirmation requested for {len(ids)} appointment(s)",
            actor=actor, appointment_id=ids[0] if len(ids) == 1 else None,
            data={"broadcast_id": broadcast.id, "appointments": len(ids)})

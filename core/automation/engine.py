@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from core.appointments.models import Appointment, AppointmentStatus
 from core.audit.operations import record
+from core.automation import quota
 from core.automation.models import AutomationRule, AutomationSend, RuleKind, SendStatus, Timing
 from core.confirmations.operations import mark_requested
 from core.extensions import db
@@ -72,12 +73,20 @@ def window(rule: AutomationRule, now: datetime, run_now: bool = False) -> list |
         return [Appointment.start_at > now,
                 Appointment.start_at <= now + timedelta(hours=amount)]
     if timing == Timing.HOURS_AFTER:
-        until = now - timedelta(hours=amount)
-        where = [Appointment.end_at <= until, Appointment.end_at > until - FOLLOW_UP_LOOKBACK]
+        until, since = now - timedelta(hours=amount), follow_up_moment(rule)
+        where = [since <= until, since > until - FOLLOW_UP_LOOKBACK]
         if rule.after == "completed":
             where.append(Appointment.status == AppointmentStatus.COMPLETED.value)
         return where
     return None
+
+
+def follow_up_moment(rule: AutomationRule):
+    """SQL: the moment a follow-up counts from: when the appointment became Completed (else,
+    for one completed before that was recorded, its end), or its end for an "end" rule."""
+    if rule.after == "completed":
+        return func.coalesce(Appointment.completed_at, Appointment.end_at)
+    return Appointment.end_at
 
 
 def due_select(rule: AutomationRule, now: datetime, *, run_now=False, only=None):
@@ -123,10 +132,10 @@ def _key(rule_id: int, broadcast_id: int, due, now: datetime) -> list[int]:
     return sorted(db.session.scalars(statement))
 
 
-def mark_requested_in_chunks(ids: list[int], chunk: int = 5000) -> None:
+def mark_requested_in_chunks(ids: list[int], chunk: int = 5000, to: str | None = None) -> None:
     """mark_requested over any number of ids (SQLite caps the values of one statement)."""
     for first in range(0, len(ids), chunk):
-        mark_requested(ids[first:first + chunk])
+        mark_requested(ids[first:first + chunk], to=to)
 
 
 def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=False, only=None,
@@ -134,6 +143,9 @@ def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=Fals
     """Key what the rule is due for and write one broadcast for it, committed together, then
     start it. Returns (broadcast id, messages planned); (None, 0) when nothing was due."""
     now = now or utcnow()
+    if rule.paused_at is not None:  # a monthly quota paused it; an Admin resumes it
+        db.session.commit()
+        return None, 0
     due = due_select(rule, now, run_now=run_now, only=only)
     if due is None or not db.session.scalar(select(due.where(not_keyed(rule.id)).exists())):
         db.session.commit()  # also commits a status change made by the caller
@@ -153,6 +165,13 @@ def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=Fals
         db.session.rollback()
         return None, 0
     broadcast.recipients, broadcast.total = {"appointment_ids": ids}, len(ids)
+    try:
+        quota.reserve(broadcast, ids)
+    except ValueError as exc:  # over a monthly quota: nothing of this run goes out
+        db.session.rollback()
+        quota.pause(rule, str(exc), now)
+        db.session.commit()
+        return None, 0
     if rule.kind == RuleKind.CONFIRMATION:
         mark_requested_in_chunks(ids)
     record("automation.run", f"Rule “{rule.name}” planned {len(ids):,} message(s)"
@@ -169,7 +188,8 @@ def run_due(now: datetime | None = None) -> dict[int, int]:
     """Plan every enabled timed rule due at `now` (the periodic job); {rule id: planned}."""
     now = now or utcnow()
     rules = db.session.scalars(select(AutomationRule).where(
-        AutomationRule.enabled.is_(True), AutomationRule.kind != RuleKind.STATUS.value)
+        AutomationRule.enabled.is_(True), AutomationRule.paused_at.is_(None),
+        AutomationRule.kind != RuleKind.STATUS.value)
         .order_by(AutomationRule.id)).all()
     planned = {}
     for rule in rules:

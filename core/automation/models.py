@@ -45,7 +45,7 @@ class Timing(enum.StrEnum):
 
     DAYS_BEFORE = "days_before"  # daily at send_time, for appointments `amount` local days on
     HOURS_BEFORE = "hours_before"  # `amount` hours before the start
-    HOURS_AFTER = "hours_after"  # `amount` hours after the end (of a completed appointment)
+    HOURS_AFTER = "hours_after"  # `amount` hours after completion (else the end)
     ON_STATUS = "on_status"  # at once, when the status changes to status_trigger
 
 
@@ -92,6 +92,10 @@ class AutomationRule(db.Model):
     after: Mapped[str] = mapped_column(String(10), default="completed")  # or "end"
     status_trigger: Mapped[str] = mapped_column(String(16), default="")
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Migration 0021_auto_completed: a run that would exceed a monthly quota pauses the rule
+    # (nothing of that run is sent) until an Admin resumes it.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

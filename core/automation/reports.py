@@ -9,6 +9,7 @@ from core.appointments.models import Appointment, AppointmentStatus
 from core.automation.engine import (
     FOLLOW_UP_LOOKBACK,
     due_select,
+    follow_up_moment,
     local_day_bounds,
     not_keyed,
     rule_filters,
@@ -163,7 +164,8 @@ def forecast(rule: AutomationRule, now: datetime | None = None, days: int = 7) -
         elif timing == Timing.HOURS_AFTER:
             shift = timedelta(hours=amount)
             first = now - shift - FOLLOW_UP_LOOKBACK if ahead == 0 else start - shift
-            where = [Appointment.end_at >= first, Appointment.end_at < end - shift]
+            since = follow_up_moment(rule)
+            where = [since >= first, since < end - shift]
         else:
             result.append(Day(day))
             continue

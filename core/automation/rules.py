@@ -136,7 +136,7 @@ def describe(rule: AutomationRule) -> str:
     if timing == Timing.HOURS_BEFORE:
         return f"{n} hour{'s' if n != 1 else ''} before the start"
     if timing == Timing.HOURS_AFTER:
-        what = "the end of a completed appointment" if rule.after == "completed" else "the end"
+        what = "the appointment is completed" if rule.after == "completed" else "the end"
         return f"{n} hour{'s' if n != 1 else ''} after {what}"
     return f"when the status changes to {STATUS_TRIGGERS.get(rule.status_trigger, '?')}"
 

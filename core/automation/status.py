@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from core.appointments import operations as appointments
+from core.appointments.models import AppointmentStatus
 from core.automation.engine import keyed, plan_rule
 from core.automation.models import AutomationRule, RuleKind
 from core.automation.rules import STATUS_TRIGGERS
@@ -44,10 +45,23 @@ def skip_reason(rule: AutomationRule, appointment_id: int) -> str | None:
 
 
 def change_status(appointment, status: str, *, actor=None, now: datetime | None = None):
-    """Set the status, and send the status text when its rule is on; commits."""
+    """Set the status, and send the status text when its rule is on; commits. The one path of
+    the big buttons, the status drop-down and the edit form (which calls `status_text`)."""
     now = now or utcnow()
-    label = STATUS_TRIGGERS.get(status, status)
-    changed = appointments.set_status(appointment, status, actor=actor)
+    changed = appointments.set_status(appointment, status, actor=actor, now=now)
+    return status_text(appointment, status, changed, actor=actor, now=now)
+
+
+def status_text(appointment, status: str, changed: bool = True, *, actor=None,
+                now: datetime | None = None) -> Outcome:
+    """Send the text of the appointment's new status when its rule is on, once per visit;
+    commits (with the caller's status change). Says what was sent, or why not."""
+    now = now or utcnow()
+    label = AppointmentStatus(status).label if status in set(AppointmentStatus) else status
+    if status not in STATUS_TRIGGERS:
+        db.session.commit()
+        return Outcome(changed, f"Status {label}.")
+    label = STATUS_TRIGGERS[status]
     rule = status_rule(status)
     if rule is None:
         db.session.commit()
@@ -55,8 +69,14 @@ def change_status(appointment, status: str, *, actor=None, now: datetime | None 
     if appointment.id in keyed(rule.id, [appointment.id]):
         db.session.commit()
         return Outcome(changed, f"Status {label}. The {label} text was sent already.")
-    reason = skip_reason(rule, appointment.id)
-    broadcast_id, count = plan_rule(rule, now, only=[appointment.id], actor=actor)
+    if rule.paused_at is None:
+        reason = skip_reason(rule, appointment.id)
+        db.session.commit()  # the status change stands even when a quota refuses the text
+        broadcast_id, count = plan_rule(rule, now, only=[appointment.id], actor=actor)
+    if rule.paused_at is not None:  # paused before, or by this run (a monthly quota)
+        db.session.commit()
+        return Outcome(changed, f"Status {label}. No text sent: the {label} text is paused "
+                       f"({rule.paused_reason})")
     if reason:
         return Outcome(changed, f"Status {label}. No text sent: {reason}.", broadcast_id)
     if not count:

@@ -50,8 +50,10 @@ def _chunks(ids: list[int]):
 # ---- requests ------------------------------------------------------------------------------
 
 
-def mark_requested(appointment_ids: list[int], now: datetime | None = None) -> None:
-    """A confirmation request is going to these appointments' clients: they await a reply.
+def mark_requested(appointment_ids: list[int], now: datetime | None = None,
+                   to: str | None = None) -> None:
+    """A confirmation request is going to these appointments' clients (or to another contact's
+    mobile `to`, whose YES/NO then answers it): they await a reply.
 
     The caller commits (with the send that asks)."""
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
@@ -64,7 +66,7 @@ def mark_requested(appointment_ids: list[int], now: datetime | None = None) -> N
         db.session.execute(
             update(Appointment).where(among)
             .values(confirmation_status=ConfirmationStatus.AWAITING,
-                    confirmation_requested_at=now))
+                    confirmation_requested_at=now, confirmation_to=to))
         _audit_requested(among, now)
         _assign_codes(among, requested, now)
 
@@ -142,10 +144,15 @@ def ensure_codes(pending: list[Appointment]) -> None:
 # ---- answers -------------------------------------------------------------------------------
 
 
-def awaiting(client_id: int, now: datetime | None = None) -> list[Appointment]:
-    """The client's appointments whose confirmation request waits for an answer, soonest first."""
+def awaiting(client_id: int, now: datetime | None = None,
+             address: str | None = None) -> list[Appointment]:
+    """The client's appointments whose confirmation request waits for an answer, and those
+    whose request went to the mobile `address` (another contact's), soonest first."""
+    whose = Appointment.client_id == client_id
+    if address:
+        whose = whose | (Appointment.confirmation_to == address)
     query = (select(Appointment)
-             .where(Appointment.client_id == client_id, awaiting_now(now or utcnow()))
+             .where(whose, awaiting_now(now or utcnow()))
              .order_by(Appointment.start_at, Appointment.id))
     return list(db.session.scalars(query))
 
@@ -165,10 +172,12 @@ def pick(pending: list[Appointment], code: int | None) -> Appointment | None:
 
 
 def set_status(appointment: Appointment, status: ConfirmationStatus, summary: str, *,
-               actor=None, message_id=None, action: str | None = None) -> bool:
+               actor=None, message_id=None, action: str | None = None,
+               by_client=None) -> bool:
     """Change an appointment's confirmation status and audit it; False when unchanged.
 
-    The caller commits."""
+    `by_client`: the client whose text answered (credited on the history). The caller
+    commits."""
     old, status = ConfirmationStatus(appointment.confirmation_status), ConfirmationStatus(status)
     if old == status:
         return False
@@ -176,14 +185,17 @@ def set_status(appointment: Appointment, status: ConfirmationStatus, summary: st
     record(action or f"appointment.{status.value}",
            f"Confirmation {old.label} → {status.label}: {summary}", actor=actor,
            client_id=appointment.client_id, appointment_id=appointment.id,
-           message_id=message_id, data={"from": old.value, "to": status.value})
+           message_id=message_id, data={"from": old.value, "to": status.value},
+           by_client=by_client)
     return True
 
 
-def mark_unrecognised(client_id: int, message_id: int, now: datetime | None = None) -> int:
-    """The client answered a request with something that is not YES or NO: every request
-    still awaiting is Unrecognised (staff read it); returns how many. The caller commits."""
-    pending = [a for a in awaiting(client_id, now)
+def mark_unrecognised(client_id: int, message_id: int, now: datetime | None = None,
+                      address: str | None = None) -> int:
+    """The client (or the contact at `address`) answered a request with something that is not
+    YES or NO: every request still awaiting is Unrecognised (staff read it); returns how
+    many. The caller commits."""
+    pending = [a for a in awaiting(client_id, now, address)
                if a.confirmation_status == ConfirmationStatus.AWAITING]
     for appointment in pending:
         set_status(appointment, ConfirmationStatus.UNRECOGNISED,

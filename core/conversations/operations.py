@@ -101,11 +101,13 @@ def _unrecognised(client: Client, message: Message) -> str:
     """Not a keyword: a pending confirmation request becomes Unrecognised and the thread is
     flagged for staff; a question or a sentence gets no "I didn't understand"."""
     done = "Not recognised as a keyword"
-    if confirmations.mark_unrecognised(client.id, message.id):
+    if confirmations.mark_unrecognised(client.id, message.id, address=message.from_addr):
         flag(client.id, "Reply to a confirmation request is not YES or NO")
         done = "Not YES or NO to a confirmation request; flagged for staff"
     if is_conversational(message.body):
         return f"{done}; a question or sentence gets no auto-response"
+    if message.channel == Channel.MMS:  # a picture or file is for a person to look at
+        return f"{done}; a picture message gets no auto-response"
     if auto.enabled("autoreply_unrecognised"):
         if auto.auto_respond(message.from_addr, auto.NOT_UNDERSTOOD, client_id=client.id,
                              reason="Unrecognised text"):
@@ -129,7 +131,8 @@ def opt_out(client: Client, message: Message | None = None) -> str:
         consent.withdraw(person, "stop", message_id=getattr(message, "id", None))
         record("client.opted_out", f"{person.name} replied STOP: no more texts "
                f"({cancelled} queued cancelled)", client_id=person.id,
-               message_id=getattr(message, "id", None))
+               message_id=getattr(message, "id", None),
+               by_client=client if message is not None else None)
     db.session.commit()
     if not already and client.mobile:
         auto.send_text(client.mobile, auto.stop_text(), client_id=None, reason="STOP confirmation")
@@ -185,7 +188,8 @@ def opt_in(client: Client, message: Message | None = None) -> str:
         if person.opted_out:
             person.opted_out, person.opted_out_at = False, None
             record("client.opted_in", f"{person.name} replied START: texts resume",
-                   client_id=person.id, message_id=getattr(message, "id", None))
+                   client_id=person.id, message_id=getattr(message, "id", None),
+                   by_client=client if message is not None else None)
     db.session.commit()
     if client.mobile:
         auto.send_text(client.mobile, auto.start_text(), client_id=client.id,
@@ -230,7 +234,7 @@ def answer_appointment(client: Client, message: Message, kind: Kind, code: int |
     carried); without any, the client's upcoming scheduled appointments not yet answered."""
     from core.messaging.compose import local_label
 
-    pending = confirmations.awaiting(client.id)
+    pending = confirmations.awaiting(client.id, address=message.from_addr)
     if pending:
         appointment = confirmations.pick(pending, code)
         if appointment is None and code is None:
@@ -267,16 +271,20 @@ def _record_answer(client, message, appointment, kind, when: str) -> str:
     yes = kind == Kind.YES
     db.session.add(AppointmentAnswer(appointment_id=appointment.id, message_id=message.id,
                                      answer="yes" if yes else "no"))
+    # The text now belongs to the appointment it acted on (Inbox, message page, appointment).
+    db.session.execute(update(Message).where(Message.id == message.id,
+                                             Message.appointment_id.is_(None))
+                       .values(appointment_id=appointment.id))
     status = ConfirmationStatus.CONFIRMED if yes else ConfirmationStatus.DECLINED
     confirmations.set_status(appointment, status, f"{client.name} replied "
                              f"{'YES' if yes else 'NO'} by text for {when}",
-                             message_id=message.id)
+                             message_id=message.id, by_client=client)
     cancel = not yes and auto.enabled("confirmation_cancel_on_no")
     if cancel:
-        appointment.status = AppointmentStatus.CANCELLED
+        appointment.mark_status(AppointmentStatus.CANCELLED)
         record("appointment.cancelled", f"{client.name} replied NO: appointment {when} "
                "cancelled by text", client_id=client.id, appointment_id=appointment.id,
-               message_id=message.id)
+               message_id=message.id, by_client=client)
     if not yes:
         flag(client.id, f"Declined the appointment on {when}")
     db.session.commit()

@@ -8,7 +8,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from core.appointments.models import Appointment
 from core.auth.models import Role, User
 from core.clients.models import Client
-from core.conversations.models import Conversation
+from core.conversations.models import AppointmentAnswer, Conversation
 from core.conversations.operations import OUTCOME, TEXTS
 from core.extensions import db
 from core.messaging.models import Direction, Message, MessageEvent
@@ -100,7 +100,10 @@ def _flag(conversation: Conversation | None) -> str:
 
 
 def _conditions(filters: Filters, stats) -> list:
-    where = []
+    # A thread opens when the client writes, or when staff write to them from Conversations
+    # (which makes its row): a mass notice alone opens none, and shows in the thread once the
+    # client answers it.
+    where = [or_(stats.c.in_id.is_not(None), Conversation.client_id.is_not(None))]
     closed = Conversation.closed_at.is_not(None)
     if filters.state == "open":
         where.append(~closed | Conversation.client_id.is_(None))
@@ -179,3 +182,31 @@ def staff() -> list[User]:
     query = (select(User).where(User.active.is_(True), User.role_value >= int(Role.EDIT))
              .order_by(User.name))
     return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class TextAnswer:
+    """What a client's YES or NO did to an appointment."""
+
+    action: str  # "Confirmed", "Declined" or "Cancelled"
+    appointment: Appointment
+
+
+def answers_to(message_ids) -> dict[int, TextAnswer]:
+    """For each inbound text id that answered an appointment, what it did to which, in one
+    query (the Inbox rows and the message page)."""
+    ids = [i for i in message_ids if i]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(AppointmentAnswer.message_id, AppointmentAnswer.answer, Appointment)
+        .join(Appointment, Appointment.id == AppointmentAnswer.appointment_id)
+        .where(AppointmentAnswer.message_id.in_(ids)))
+    return {message_id: TextAnswer(_action(answer, appointment), appointment)
+            for message_id, answer, appointment in rows}
+
+
+def _action(answer: str, appointment: Appointment) -> str:
+    if answer == "yes":
+        return "Confirmed"
+    return "Cancelled" if appointment.status == "cancelled" else "Declined"

@@ -305,6 +305,10 @@ def check_recipients(channel: Channel, spec) -> dict:
         if not ids:
             raise ComposeError("No appointments are selected. Tick appointments on the "
                                "Appointments page, or send to one person.")
+        if spec.get("mobile"):  # the appointments' text goes to another contact's mobile
+            if channel not in (Channel.SMS, Channel.MMS):
+                raise ComposeError("Another contact gets a text: choose Text (SMS).")
+            return {"appointment_ids": ids, "mobile": _address(channel, str(spec["mobile"]))}
         return {"appointment_ids": ids}
     if spec.get("client_id"):
         if db.session.get(Client, int(spec["client_id"])) is None:

@@ -14,7 +14,6 @@ import threading
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
-from functools import partial
 
 from flask import current_app
 from rq.timeouts import JobTimeoutException
@@ -149,12 +148,15 @@ def outgoing(due: Due, attachments: Attachments) -> Outgoing:
 
 
 def provider_for(channel: str, providers: dict):
-    """This sender's provider for `channel` (made once); one that can call a hook right
-    before its request leaves gets the rate limiter's admission there."""
+    """This sender's provider for `channel` (made once) and its pacer for the provider's
+    shared limit; a provider that can call a hook right before its request leaves gets the
+    pacer's admission there."""
     if channel not in providers:
-        provider = providers[channel] = registry.get_provider(channel)
+        provider = registry.get_provider(channel)
+        pacer = ratelimit.Pacer(provider.name)
         if hasattr(provider, "before_wire"):
-            provider.before_wire = partial(ratelimit.admit, provider.name)
+            provider.before_wire = pacer.admit
+        providers[channel] = provider, pacer
     return providers[channel]
 
 
@@ -164,8 +166,8 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
     if due.opted_out and due.channel in TEXTS:
         skip_opted_out(due)
         return "skipped", None
-    provider = provider_for(due.channel, providers)
-    wait = ratelimit.reserve(provider.name)  # our slot; wait for it while nothing is claimed
+    provider, pacer = provider_for(due.channel, providers)
+    wait = pacer.wait_time()  # our slot; wait for it while nothing is claimed
     if wait > 0:
         RECORDER.rate_wait(provider.name, wait)
         ledger.flush()  # what went is recorded now, not after the nap
@@ -175,7 +177,7 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
     try:
         message = outgoing(due, attachments)
         if not hasattr(provider, "before_wire"):  # else the provider admits at the wire
-            ratelimit.admit(provider.name)
+            pacer.admit()
         result = provider.send(message)
     except TransientError as exc:
         db.session.rollback()

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import NamedTuple
@@ -21,7 +22,14 @@ from typing import NamedTuple
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from core.bulk import Prepared, bound, insert_prepared, is_postgresql, prepare
+from core.bulk import (
+    Prepared,
+    analyze_after_bulk,
+    bound,
+    insert_prepared,
+    is_postgresql,
+    prepare,
+)
 from core.extensions import db
 from core.messaging import signals
 from core.messaging.models import Broadcast, BroadcastStatus, Category, Direction, Status
@@ -94,7 +102,7 @@ def fan_out(broadcast_id: int) -> int:
     broadcast = db.session.get(Broadcast, broadcast_id)
     # A feature may plan it instead (a secure send: notices with links, not the content).
     planned = signals.first_answer(signals.broadcast_planning, broadcast)
-    writer = Writer(broadcast_id, (broadcast.options or {}).get("category"))
+    writer = Writer(broadcast_id, (broadcast.options or {}).get("category"), broadcast.options)
     created, pending, batches = 0, None, Batches()
     # A feature's plan may add rows to this session (portal rows): they commit with their
     # messages, so its chunks are written on this thread.
@@ -108,6 +116,7 @@ def fan_out(broadcast_id: int) -> int:
         created += _enqueue(batches, pending)
     batches.flush()
     _finish(broadcast_id)
+    analyze_after_bulk(MESSAGES, created, current_app.config.get("ANALYZE_AFTER_ROWS", 10_000))
     log.info("broadcast %s fanned out: %d messages", broadcast_id, created)
     return created
 
@@ -157,8 +166,10 @@ def _in_context(app, fn: Callable, *args):
 class Writer:
     """Writes one fan-out's chunks, each in its own transaction."""
 
-    def __init__(self, broadcast_id: int, category: str | None = None):
+    def __init__(self, broadcast_id: int, category: str | None = None,
+                 options: dict | None = None):
         self.broadcast_id = broadcast_id
+        self.options = dict(options or {})
         self.category = Category(category or Category.TRANSACTIONAL).value
         self.cancelled = False
         self.hold = lease()
@@ -195,16 +206,47 @@ class Writer:
             self.cancelled = True
             return [], []
         ids = insert_prepared(rows)
+        # Lock the broadcast's row before features vet the chunk: a change that cancels
+        # this broadcast's messages (a reschedule) then either commits before the vetting
+        # reads, or waits for this commit and cancels these rows too.
+        db.session.execute(update(BROADCASTS).where(BROADCASTS.c.id == self.broadcast_id)
+                           .values(claimed_at=utcnow()))  # still alive: nobody takes over
+        planned = self._vetted(ids, planned)
         write_audits([
             audit_row("message.skipped",
                       f"{label(p.channel)} to {p.to_addr or 'nobody'} not sent: "
                       f"{p.skip_reason[:300]}", _Ref(i, p.client_id, p.appointment_id))
             for i, p in zip(ids, planned, strict=True) if p.skip_reason
         ])
-        db.session.execute(update(BROADCASTS).where(BROADCASTS.c.id == self.broadcast_id)
-                           .values(claimed_at=utcnow()))  # still alive: nobody takes over
         db.session.commit()
         return ids, planned
+
+    def _vetted(self, ids: list[int], planned: list) -> list:
+        """`planned`, with the messages a feature vetoes (signals.messages_vetting) skipped
+        with its reason, in the database too."""
+        if not signals.messages_vetting.receivers:
+            return planned
+        appointment_ids = sorted({p.appointment_id for p in planned
+                                  if p.skip_reason is None and p.appointment_id is not None})
+        if not appointment_ids:
+            return planned
+        vetoed: dict[int, str] = {}
+        for answer in signals.answers(signals.messages_vetting, self.broadcast_id,
+                                      options=self.options, appointment_ids=appointment_ids):
+            vetoed.update(answer)
+        if not vetoed:
+            return planned
+        result, skipped = [], {}
+        for message_id, p in zip(ids, planned, strict=True):
+            reason = vetoed.get(p.appointment_id) if p.skip_reason is None else None
+            if reason:
+                p = replace(p, skip_reason=reason)
+                skipped.setdefault(reason, []).append(message_id)
+            result.append(p)
+        for reason, message_ids in skipped.items():
+            db.session.execute(update(MESSAGES).where(MESSAGES.c.id.in_(message_ids))
+                               .values(status=SKIPPED, reason=reason[:300], held_until=None))
+        return result
 
 
 def _key(p) -> tuple:

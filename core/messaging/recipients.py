@@ -2,7 +2,9 @@
 
 `Broadcast.recipients` is one of
     {"appointment_ids": [1, 2, ...]}   the clients of these appointments, one message each
-                                       (one per client when the options say ONE_PER_CLIENT)
+                                       (one per client when the options say ONE_PER_CLIENT);
+                                       with "mobile": "+1555…", at that number instead (another
+                                       contact of the client: its own opt-out and zone apply)
     {"client_id": 7}                   one client
     {"address": "+15551234567"}        someone with no record (a number or an email address)
 The fan-out job and the compose preview both call `plan()`, so what the preview shows is what
@@ -30,7 +32,6 @@ from core.messaging.templating import business_values, business_zone, compile_te
 from core.types import utcnow
 
 CHUNK = 10_000  # appointments per query (one fan-out chunk)
-COUNT_CHUNK = 5_000  # ids per counting query (SQLite allows 32,766 bound values)
 RENDER_CACHE = 50_000  # distinct merged texts kept per plan (a few MB at most)
 SKIP_OPTED_OUT = "Opted out"
 SKIP_NO_CONSENT = "no marketing consent"
@@ -207,10 +208,10 @@ class Timing:
 
 def recipients_of(spec: dict, per_client: bool = False) -> Iterator[Recipient]:
     """The people a recipients spec names, streamed (`per_client`: see ONE_PER_CLIENT)."""
-    if "appointment_ids" in spec and per_client:
-        yield from _client_recipients(spec["appointment_ids"])
-    elif "appointment_ids" in spec:
-        yield from _appointment_recipients(spec["appointment_ids"])
+    if "appointment_ids" in spec:
+        people = (_client_recipients if per_client else _appointment_recipients)(
+            spec["appointment_ids"])
+        yield from _at_mobile(people, spec["mobile"]) if spec.get("mobile") else people
     elif spec.get("client_id") is not None:
         row = db.session.execute(
             select(*_CLIENT_COLUMNS).where(Client.id == int(spec["client_id"]))
@@ -219,6 +220,18 @@ def recipients_of(spec: dict, per_client: bool = False) -> Iterator[Recipient]:
             yield Recipient(*row)
     elif spec.get("address"):
         yield _address_recipient(str(spec["address"]).strip())
+
+
+def _at_mobile(people: Iterator[Recipient], mobile: str) -> Iterator[Recipient]:
+    """The recipients reached at another contact's mobile: by text there, with that number's
+    opt-out (STOP from it, as any client's with it) and its zone, whatever the client's own."""
+    opted_out = bool(db.session.scalar(select(Client.id).where(
+        Client.mobile == mobile, Client.opted_out.is_(True)).limit(1)))
+    for person in people:
+        method = person.contact_method
+        yield person._replace(
+            mobile=mobile, mobile_kind=None, timezone=None, opted_out=opted_out,
+            contact_method=ContactMethod.TEXT.value if method == ContactMethod.EMAIL else method)
 
 
 def _appointment_recipients(ids: Iterable[int]) -> Iterator[Recipient]:
@@ -406,13 +419,18 @@ def count_reachable(channel: Channel, appointment_ids: list[int],
     ids = list(dict.fromkeys(int(i) for i in appointment_ids))
     reasons = (SKIP_DO_NOT_CONTACT, SKIP_OPTED_OUT,
                SKIP_NO_EMAIL if channel == Channel.EMAIL else SKIP_NO_MOBILE)
-    for among in (_client_groups(ids) if per_client else _id_groups(ids)):
-        query = select(*columns).select_from(among)
-        if per_client:
-            query = query.join(Client, Client.id == among.c.id)
-        else:
-            query = query.join(Appointment, Appointment.id == among.c.id).join(
-                Client, Appointment.client_id == Client.id)
+    if per_client:
+        # Each client once by count(DISTINCT) over the appointments' join. (A DISTINCT
+        # subquery made PostgreSQL guess 200 clients without fresh statistics and probe the
+        # clients' index 100,000 times: 210 ms at 100,000, this 70 ms either way; SQLite
+        # gathered the client ids in Python, 650 ms, this 40 ms.)
+        distinct = func.count(Client.id.distinct())
+        columns = (distinct, distinct.filter(dnc), distinct.filter(opted_out),
+                   distinct.filter(missing))
+    for among in _id_groups(ids):
+        query = (select(*columns).select_from(among)
+                 .join(Appointment, Appointment.id == among.c.id)
+                 .join(Client, Appointment.client_id == Client.id))
         row = db.session.execute(query).one()
         summary.total += row[0]
         for reason, n in zip(reasons, row[1:], strict=True):
@@ -434,32 +452,14 @@ def _goes_by_email(channel: Channel, email_fallback: bool):
 
 
 def _id_groups(ids: list[int]):
-    """Tables of ids (column `id`) that together hold `ids`: one `unnest(array)` on PostgreSQL
-    (one bound value, hash-joined), IN lists of COUNT_CHUNK elsewhere (SQLite's cap on bound
-    values)."""
+    """The table of `ids` (column `id`), as one bound value: `unnest(array)` on PostgreSQL,
+    `json_each(text)` on SQLite (no cap on bound values, each id probes the primary key).
+    A generator of one, for callers written for groups."""
     if is_postgresql():
         yield select(func.unnest(int_array(ids, Integer)).label("id")).subquery()
         return
-    for start in range(0, len(ids), COUNT_CHUNK):
-        chunk = ids[start:start + COUNT_CHUNK]
-        yield select(Appointment.id.label("id")).where(Appointment.id.in_(chunk)).subquery()
-
-
-def _client_groups(ids: list[int]):
-    """Tables of client ids (column `id`), each client once, of the given appointments."""
-    if is_postgresql():
-        among = next(_id_groups(ids))
-        yield (select(Appointment.client_id.label("id")).distinct()
-               .join(among, Appointment.id == among.c.id).subquery())
-        return
-    clients: set[int] = set()
-    for among in _id_groups(ids):
-        clients.update(db.session.scalars(
-            select(Appointment.client_id).join(among, Appointment.id == among.c.id)))
-    ordered = sorted(clients)
-    for start in range(0, len(ordered), COUNT_CHUNK):
-        chunk = ordered[start:start + COUNT_CHUNK]
-        yield select(Client.id.label("id")).where(Client.id.in_(chunk)).subquery()
+    among = func.json_each("[" + ",".join(map(str, map(int, ids))) + "]").table_valued("value")
+    yield select(among.c.value.label("id")).subquery()
 
 
 # ---- words for people --------------------------------------------------------------------

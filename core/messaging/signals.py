@@ -34,6 +34,14 @@ broadcast_planning = _signals.signal("broadcast-planning", doc="""
 Fan-out is about to plan a broadcast. Sender: the broadcast. A receiver may return an iterator
 of Planned rows to use instead of `recipients.plan(broadcast)` (a secure send's notices).""")
 
+messages_vetting = _signals.signal("messages-vetting", doc="""
+Fan-out has inserted one chunk of a broadcast's messages and locked the broadcast's row, in
+the transaction that will commit them. Sender: the broadcast id; kwargs `options` (the
+broadcast's options) and `appointment_ids` (those of the chunk's queued messages). A receiver
+returns {appointment id: reason} for messages that must not go after all (automation: the
+appointment was rescheduled or cancelled since the rule's run planned it); they are skipped
+with that reason in the same transaction.""")
+
 message_sending = _signals.signal("message-sending", doc="""
 Delivery is about to hand one claimed message to its provider. Sender: the Due row; kwargs
 `subject`, `body`. A receiver may return (subject, body) to send instead (a secure notice's

@@ -7,34 +7,25 @@ decides about retries, and a send that may have reached Vonage is reported as
 UnknownOutcomeError so it is reconciled from its receipt instead of being sent twice.
 """
 
+from __future__ import annotations
+
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from importlib.metadata import version
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import requests
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 from urllib3 import HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError
-from vonage._version import __version__ as SDK_VERSION
-from vonage_http_client import Auth, HttpClient, HttpClientOptions
-from vonage_http_client.errors import HttpRequestError, RateLimitedError
-from vonage_messages import Messages
-from vonage_messages.models import (
-    MmsContent,
-    MmsContentItemImage,
-    MmsImage,
-    MmsResource,
-    MmsText,
-)
-from vonage_sms import Sms, SmsMessage
-from vonage_sms.errors import PartialFailureError, SmsError
-from vonage_utils.errors import VonageError
-from vonage_voice import Voice
-from vonage_voice.models import CreateCallRequest, Phone, Stream, Talk, ToPhone
 
 from core.messaging import segments
+from core.providers import vonage_wire
 from core.providers.base import (
     Outgoing,
     PermanentError,
@@ -43,6 +34,44 @@ from core.providers.base import (
     TransientError,
     UnknownOutcomeError,
 )
+from core.providers.vonage_wire import SmsWire
+
+if TYPE_CHECKING:
+    from vonage_http_client import Auth, HttpClient, HttpClientOptions
+    from vonage_sms import SmsMessage
+    from vonage_voice.models import CreateCallRequest
+
+
+@cache
+def sdk_version() -> str:
+    """The installed SDK's version, for the User-Agent (without importing the SDK)."""
+    return version("vonage")
+
+
+@cache
+def sdk() -> SimpleNamespace:
+    """The SDK's pieces, imported on first use: a worker that sends only texts (by the lean
+    wire) never loads its pydantic models, and the idle worker stays small."""
+    from vonage_http_client import Auth, HttpClient, HttpClientOptions
+    from vonage_http_client.errors import HttpRequestError, RateLimitedError
+    from vonage_messages import Messages
+    from vonage_messages import models as mms
+    from vonage_sms import Sms, SmsMessage
+    from vonage_sms.errors import PartialFailureError, SmsError
+    from vonage_utils.errors import VonageError
+    from vonage_voice import Voice
+    from vonage_voice import models as voice
+
+    return SimpleNamespace(
+        Auth=Auth, HttpClient=HttpClient, HttpClientOptions=HttpClientOptions,
+        HttpRequestError=HttpRequestError, RateLimitedError=RateLimitedError,
+        Messages=Messages, MmsContent=mms.MmsContent,
+        MmsContentItemImage=mms.MmsContentItemImage, MmsImage=mms.MmsImage,
+        MmsResource=mms.MmsResource, MmsText=mms.MmsText, Sms=Sms, SmsMessage=SmsMessage,
+        PartialFailureError=PartialFailureError, SmsError=SmsError, VonageError=VonageError,
+        Voice=Voice, CreateCallRequest=voice.CreateCallRequest, Phone=voice.Phone,
+        Stream=voice.Stream, Talk=voice.Talk, ToPhone=voice.ToPhone)
+
 
 # The SDK logs request headers and form data (credentials included) at DEBUG: never let it.
 logging.getLogger("vonage").setLevel(logging.INFO)
@@ -123,7 +152,7 @@ class _VonageProvider:
 
     def _http(self) -> HttpClient:
         if self._client is None:
-            self._client = HttpClient(self._auth(), self._options(), SDK_VERSION)
+            self._client = sdk().HttpClient(self._auth(), self._options(), sdk_version())
             _environment_once(self._client, self.config.rest_host)
             _gate_requests(self._client, self)
         return self._client
@@ -140,13 +169,13 @@ class _VonageProvider:
                 raise PermanentError("The Vonage private key cannot be read; upload it again "
                                      "on the Settings page.", "config") from None
         try:
-            return Auth(**kwargs)
-        except (VonageError, ValueError) as exc:
+            return sdk().Auth(**kwargs)
+        except (sdk().VonageError, ValueError) as exc:
             reason = f"The Vonage credentials are incomplete: {exc}"
             raise PermanentError(reason, "config") from None
 
     def _options(self) -> HttpClientOptions:
-        return HttpClientOptions(
+        return sdk().HttpClientOptions(
             api_host=self.config.api_host,
             rest_host=self.config.rest_host,
             timeout=self.config.timeout,
@@ -164,10 +193,10 @@ class _VonageProvider:
         """Translate what the SDK or requests raised into our provider errors."""
         if isinstance(exc, ProviderError):
             return exc
-        if isinstance(exc, RateLimitedError):
+        if isinstance(exc, sdk().RateLimitedError):
             return TransientError("Vonage is rate limiting us (HTTP 429).", "429",
                                   retry_after=_retry_after(exc.response))
-        if isinstance(exc, HttpRequestError):
+        if isinstance(exc, sdk().HttpRequestError):
             return _http_failure(exc.response)
         if isinstance(exc, requests.exceptions.ConnectTimeout) or _before_sending(exc):
             return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
@@ -187,7 +216,7 @@ class _VonageProvider:
             "the message may have been sent — waiting for its receipt.", "dropped")
 
 
-def _gate_requests(client: HttpClient, provider: "_VonageProvider") -> None:
+def _gate_requests(client: HttpClient, provider: _VonageProvider) -> None:
     """Run `provider.before_wire` once the connection is up (TLS handshake included) and
     right before the request is written; a failure there means nothing was sent, so it is a
     temporary error, never an unknown outcome."""
@@ -277,17 +306,69 @@ def _problem_text(response) -> str:
 
 
 class VonageSmsProvider(_VonageProvider):
-    """Text messages through the SMS API; our message id travels as client-ref."""
+    """Text messages through the SMS API; our message id travels as client-ref.
+
+    A text goes by the lean wire (vonage_wire.py: the SDK's form, headers and settings in one
+    urllib3 POST, no retries); through a proxy it goes by the SDK itself."""
+
+    _wire: SmsWire | None = None
 
     def send(self, message: Outgoing) -> SendResult:
         """Send one SMS; multipart texts report every part id, their count and total price."""
+        if requests.utils.getproxies():  # proxies may depend on the host: requests decides
+            return self._send_sdk(message)
+        form = self._form(message)
+        if self._wire is None:
+            c = self.config
+            self._wire = SmsWire(c.rest_host, c.api_key, c.api_secret, c.timeout,
+                                 lambda: self.before_wire, sdk_version())
+        try:
+            answer = self._wire.post(form)
+        except Exception as exc:  # transport errors: nothing else may escape untyped
+            raise self._wire_failure(exc) from None
+        return _sms_answer(answer)
+
+    def _form(self, message: Outgoing) -> dict:
+        """The form the SDK's SmsMessage posts, in its order, without its None fields."""
+        body = message.body
+        form = {"to": digits(message.to), "from": sender_field(message.sender or self._sender()),
+                "text": body, "client-ref": str(message.message_id),
+                "type": "unicode" if segments.count(body).encoding == "UCS-2" else "text"}
+        callback = self.config.webhook(SMS_RECEIPT_PATH)
+        if callback and len(callback) <= 100:
+            form["callback"] = callback
+        return form
+
+    def _wire_failure(self, exc: Exception) -> ProviderError:
+        """What urllib3 raised, read as the SDK path reads what requests raised."""
+        if isinstance(exc, ProviderError):
+            return exc
+        if _before_sending(exc):
+            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+        if vonage_wire.is_tls_failure(exc):
+            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+        if vonage_wire.is_read_timeout(exc):
+            return UnknownOutcomeError(
+                f"Vonage did not answer within {self.config.timeout} s; the message may have "
+                "been sent — waiting for its receipt.", "timeout")
+        if vonage_wire.is_transport(exc):
+            return UnknownOutcomeError(
+                f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
+                "the message may have been sent — waiting for its receipt.", "dropped")
+        log.warning("unreadable answer from Vonage: %s", type(exc).__name__)
+        return UnknownOutcomeError(
+            "Vonage answered with something we could not read; the message may have been "
+            "sent — waiting for its receipt.", "unreadable")
+
+    def _send_sdk(self, message: Outgoing) -> SendResult:
+        """Send one SMS through the SDK (its validation, requests, its answer model)."""
         request = self._request(message)
-        sms = Sms(self._http())
+        sms = sdk().Sms(self._http())
         try:
             response = sms.send(request)
-        except PartialFailureError as exc:
+        except sdk().PartialFailureError as exc:
             raise _partial_failure(exc.response) from None
-        except SmsError:
+        except sdk().SmsError:
             raise _status_failure(_last_json(sms.http_client)) from None
         except Exception as exc:  # transport and HTTP errors: nothing else may escape untyped
             raise self._failure(exc) from None
@@ -298,7 +379,7 @@ class VonageSmsProvider(_VonageProvider):
         kind = "unicode" if segments.count(body).encoding == "UCS-2" else "text"
         callback = self.config.webhook(SMS_RECEIPT_PATH)
         try:
-            return SmsMessage(
+            return sdk().SmsMessage(
                 to=digits(message.to),
                 from_=sender_field(message.sender or self._sender()),
                 text=body,
@@ -309,6 +390,47 @@ class VonageSmsProvider(_VonageProvider):
         except ValidationError as exc:
             reason = f"This text cannot be sent: {_first_error(exc)}"
             raise PermanentError(reason, "invalid") from None
+
+
+UNREADABLE = ("Vonage answered with something we could not read; the message may have been "
+              "sent — waiting for its receipt.")
+
+
+def _sms_answer(answer) -> SendResult:
+    """The SMS API's answer to a wire POST, read as the SDK reads it."""
+    status = answer.status_code
+    if status == 429:
+        raise TransientError("Vonage is rate limiting us (HTTP 429).", "429",
+                             retry_after=_retry_after(answer))
+    if not 200 <= status < 300:
+        raise _http_failure(answer)
+    try:
+        data = answer.json()
+        parts = data["messages"]
+        count = int(data["message-count"])
+        if count > 1:
+            if any(str(part["status"]) != "0" for part in parts):
+                raise _partial_failure(data)
+        elif int(parts[0]["status"]) != 0:
+            raise _status_failure(data)
+        ids = tuple(str(part["message-id"]) for part in parts if part.get("message-id"))
+        prices = [part.get("message-price") for part in parts]
+    except ProviderError:
+        raise
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        log.warning("unreadable answer from Vonage to an SMS (HTTP %s)", status)
+        raise UnknownOutcomeError(UNREADABLE, "unreadable") from None
+    if not ids:
+        raise UnknownOutcomeError(UNREADABLE, "unreadable")
+    cost, priced = Decimal(0), False
+    for price in prices:
+        try:
+            cost += Decimal(price)
+            priced = True
+        except (TypeError, InvalidOperation):
+            continue
+    return SendResult(provider_id=ids[0], segments=count, cost=cost if priced else None,
+                      code="0", parts=ids)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -376,7 +498,7 @@ class VonageMmsProvider(_VonageProvider):
     def send(self, message: Outgoing) -> SendResult:
         """Send one MMS with its images (public URLs) and the text as caption."""
         model = self._model(message)
-        client = Messages(self._http())
+        client = sdk().Messages(self._http())
         try:
             response = client.send(model)
         except Exception as exc:
@@ -398,12 +520,13 @@ class VonageMmsProvider(_VonageProvider):
         caption = message.body or None
         try:
             if not urls:
-                return MmsText(text=message.body, **common)
+                return sdk().MmsText(text=message.body, **common)
             if len(urls) == 1:
-                return MmsImage(image=MmsResource(url=urls[0], caption=caption), **common)
-            items = [MmsContentItemImage(url=url, caption=caption if i == 0 else None)
+                image = sdk().MmsResource(url=urls[0], caption=caption)
+                return sdk().MmsImage(image=image, **common)
+            items = [sdk().MmsContentItemImage(url=url, caption=caption if i == 0 else None)
                      for i, url in enumerate(urls)]
-            return MmsContent(content=items, **common)
+            return sdk().MmsContent(content=items, **common)
         except ValidationError as exc:
             reason = f"This MMS cannot be sent: {_first_error(exc)}"
             raise PermanentError(reason, "invalid") from None
@@ -418,7 +541,7 @@ class VonageVoiceProvider(_VonageProvider):
             raise PermanentError("Voice calls need a Vonage application id and private key "
                                  "(Settings).", "config")
         request = self._request(message)
-        client = Voice(self._http())
+        client = sdk().Voice(self._http())
         try:
             response = client.create_call(request)
         except Exception as exc:
@@ -434,22 +557,22 @@ class VonageVoiceProvider(_VonageProvider):
 
     def _request(self, message: Outgoing) -> CreateCallRequest:
         if message.audio_url:
-            ncco = [Stream(streamUrl=[message.audio_url])]
+            ncco = [sdk().Stream(streamUrl=[message.audio_url])]
         elif message.body.strip():
-            ncco = [Talk(text=chunk, language=self.config.voice_language)
+            ncco = [sdk().Talk(text=chunk, language=self.config.voice_language)
                     for chunk in talk_chunks(message.body)]
         else:
             raise PermanentError("A call needs text to speak or a recording to play.", "invalid")
         event_url = self.config.webhook(VOICE_EVENT_PATH)
         try:
-            return CreateCallRequest(
+            return sdk().CreateCallRequest(
                 ncco=ncco,
-                to=[ToPhone(number=digits(message.to))],
-                from_=Phone(number=self._caller(message)),
+                to=[sdk().ToPhone(number=digits(message.to))],
+                from_=sdk().Phone(number=self._caller(message)),
                 event_url=[event_url] if event_url else None,
                 event_method="POST" if event_url else None,
             )
-        except (ValidationError, VonageError) as exc:
+        except (ValidationError, sdk().VonageError) as exc:
             text = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
             raise PermanentError(f"This call cannot be placed: {text}", "invalid") from None
 

@@ -16,8 +16,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from core.extensions import db
+from core.messaging import attachments as files
 from core.messaging.inbound import accept_inbound
 from core.messaging.models import Channel, Message
+from core.messaging.transitions import write_events
 from core.simulator.models import SimMessage
 from core.types import utcnow
 
@@ -25,6 +27,11 @@ PROVIDER = "simulator"
 REQUIRED = ("msisdn", "to", "messageId")
 INBOUND_CHANNELS = {Channel.SMS, Channel.MMS, Channel.EMAIL}
 FUTURE_SKEW = 300  # seconds a signing clock may run ahead of ours
+# What a client may attach on a simulated phone: what the copy of a Vonage MMS keeps.
+MEDIA_KINDS = {"image/jpeg": files.IMAGE, "image/png": files.IMAGE, "image/gif": files.IMAGE,
+               "application/pdf": files.FILE, "text/plain": files.FILE}
+MAX_MEDIA = 5 * files.MB
+MEDIA_EVENT = "media"  # the MessageEvent code the Vonage media copy writes for each file
 
 
 class WebhookError(Exception):
@@ -87,9 +94,31 @@ def handle_webhook(params: Mapping[str, object], secret: str) -> tuple[Message, 
     )
 
 
-def send_reply(address: str, text: str, subject: str = "") -> Message:
-    """Reply from a simulated phone or mailbox: post a signed payload through handle_webhook."""
+def check_attachment(upload: files.Upload) -> files.Checked:
+    """A picture or file a client could send from a phone (MMS) or a mailbox: the types and
+    size the Vonage MMS copy keeps, recognised by content; AttachmentError says what is wrong."""
+    name = upload.filename or "The file"
+    if not upload.data:
+        raise files.AttachmentError(f"“{name}” is empty.")
+    content_type = files.sniff(upload.data)
+    if content_type not in MEDIA_KINDS:
+        raise files.AttachmentError(f"“{name}” is not a JPEG, PNG or GIF picture, a PDF or a "
+                                    "plain-text file (checked by its content, not its name).")
+    if len(upload.data) > MAX_MEDIA:
+        raise files.AttachmentError(f"“{name}” is larger than {MAX_MEDIA // files.MB} MB, the "
+                                    "most a picture message may carry.")
+    return files.Checked(MEDIA_KINDS[content_type], name[:200], content_type, upload.data)
+
+
+def send_reply(address: str, text: str, subject: str = "",
+               attachment: files.Checked | None = None) -> Message:
+    """Reply from a simulated phone or mailbox: post a signed payload through handle_webhook.
+
+    With an attachment a phone sends a picture message (MMS): the file lands in the attachment
+    store with the inbound message, as the copy of a Vonage MMS's media does."""
     channel = Channel.EMAIL if "@" in address else Channel.SMS
+    if attachment is not None and channel == Channel.SMS:
+        channel = Channel.MMS
     message_id = uuid.uuid4().hex
     params = {
         "msisdn": address if channel == Channel.EMAIL else address.lstrip("+"),
@@ -102,14 +131,28 @@ def send_reply(address: str, text: str, subject: str = "") -> Message:
     }
     if channel == Channel.EMAIL:
         params.update(channel=channel, subject=subject)
+    elif channel == Channel.MMS:
+        params.update(channel=channel, type=attachment.kind)
     secret = webhook_secret()
     message, _ = handle_webhook(signed(params, secret), secret)
+    shown = _keep(message, attachment) if attachment is not None else []
     db.session.add(SimMessage(
         address=address, channel=channel, incoming=False, subject=subject, body=text,
-        provider_id=message_id, client_ref=str(message.id),
+        provider_id=message_id, client_ref=str(message.id), media=shown,
+        media_url=(shown[0] if shown else ""),
     ))
     db.session.commit()
     return message
+
+
+def _keep(message: Message, attachment: files.Checked) -> list[str]:
+    """Store the file with the inbound message (and its "media" event, like a Vonage copy);
+    returns the link the simulated phone shows its own picture by."""
+    [row] = files.store(None, [attachment], message_id=message.id)
+    db.session.flush()
+    write_events([{"message_id": message.id, "status": message.status, "code": MEDIA_EVENT,
+                   "detail": f"{row.filename} kept ({row.content_type}, {row.size:,} bytes)"}])
+    return [f"/media/{files.token_for(row.id)}"]
 
 
 def _fresh(timestamp: str) -> bool:

@@ -179,7 +179,14 @@ def mark_read(member: Member, up_to: int) -> bool:
     if up_to <= member.read_up_to:
         return False
     member.read_up_to = up_to
-    db.session.commit()
+    # This commit writes only the marker held here: expiring everything the request loaded
+    # would make the pane reload each of its messages one by one (an N+1 on every poll).
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
     # Only the read receipts and the reader's own badge change: the message panes of the
     # others stay current (no re-render cascade), their receipts poll the seen key.
     live.bump_keys([live.seen_key(member.chat_id), live.user_key(member.user_id)])

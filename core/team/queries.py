@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 
 from core.auth.models import Role, User
 from core.extensions import db
@@ -62,24 +62,26 @@ def _direct_others(user_id: int, chat_ids: list[int]) -> dict[int, User]:
 
 def unread_total(user_id: int) -> int:
     """Every unread message of the user over all their chats (one indexed query)."""
-    return db.session.scalar(
-        select(func.count(ChatMessage.id)).select_from(Member)
-        .join(ChatMessage, _unread_filter(user_id))
-        .where(Member.user_id == user_id)) or 0
+    return badge_counts(user_id)[0]
 
 
 def alert_total(user_id: int) -> int:
     """Unread messages that notify: those of direct chats plus unread mentions of the user."""
-    direct = db.session.scalar(
-        select(func.count(ChatMessage.id)).select_from(Member)
-        .join(ChatMessage, _unread_filter(user_id)).join(Chat, Chat.id == Member.chat_id)
-        .where(Member.user_id == user_id, Chat.kind == DIRECT)) or 0
-    mentioned = db.session.scalar(
-        select(func.count(Mention.message_id)).select_from(Member)
-        .join(ChatMessage, _unread_filter(user_id))
-        .join(Mention, and_(Mention.message_id == ChatMessage.id, Mention.user_id == user_id))
-        .where(Member.user_id == user_id)) or 0
-    return direct + mentioned
+    return badge_counts(user_id)[1]
+
+
+def badge_counts(user_id: int) -> tuple[int, int]:
+    """(unread, alerts) of the nav badge in one query: every unread message of the user, and
+    those of direct chats plus the unread mentions of the user."""
+    direct = func.sum(case((Chat.kind == DIRECT, 1), else_=0))
+    unread, alerts, mentioned = db.session.execute(
+        select(func.count(ChatMessage.id), direct, func.count(Mention.message_id))
+        .select_from(Member).join(ChatMessage, _unread_filter(user_id))
+        .join(Chat, Chat.id == Member.chat_id)
+        .outerjoin(Mention, and_(Mention.message_id == ChatMessage.id,
+                                 Mention.user_id == user_id))
+        .where(Member.user_id == user_id)).one()
+    return unread or 0, (alerts or 0) + (mentioned or 0)
 
 
 def members(chat_id: int) -> list[tuple[User, Member]]:

@@ -79,8 +79,25 @@ def signed_in(page, live_server, make_user):
     return sign_in
 
 
+# The README's pictures drawn from the demo business (tests/browser/test_readme_demo.py); a
+# feature test's picture of the same name goes to the ignored folder, never over them.
+DEMO_PICTURES = {"login", "appointments", "compose", "mass-send", "outbox", "message-detail",
+                 "simulator", "conversations", "client-card", "secure-portal-reveal",
+                 "secure-portal-pin", "secure-portal-message", "secure-status", "settings"}
+SCRATCH = ROOT / "tests" / "screenshots-tmp"
+
+
 def screenshot(page, name: str) -> None:
     """Save a screenshot of the current page (docs/screenshots/<name>.png with
     TIDINGS_SCREENSHOTS=docs, else tests/screenshots-tmp/)."""
+    folder = SCRATCH if name in DEMO_PICTURES else SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+
+
+def readme_screenshot(page, name: str) -> None:
+    """A README picture from the demo business: the whole page, caret hidden."""
+    assert name in DEMO_PICTURES, name
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=False)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, caret="hide",
+                    animations="disabled")

@@ -7,6 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from core.auth.models import Role
+from core.extensions import db
+from core.messaging.models import Message
+from core.simulator.tasks import deliver_receipt
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
     browser_context_args,
     browser_type_launch_args,
@@ -61,7 +64,13 @@ def test_compose_to_selected_appointments(signed_in, live_server,  # noqa: F811
     expect(page.get_by_text("Text (SMS) is on its way.")).to_be_visible()
     expect(page.locator("#broadcast-progress")).to_have_attribute("hx-trigger", "every 1s")
     run_worker()
+    # Both went; the page keeps watching until the handsets' receipts come in.
+    expect(page.locator(".progress-receipts")).to_contain_text("2 messages still without one",
+                                                               timeout=10_000)
+    for message in db.session.scalars(db.select(Message)):
+        deliver_receipt(message.provider_id)
     expect(page.locator(".progress-done")).to_be_visible(timeout=10_000)
+    expect(page.locator("#broadcast-progress .count-delivered")).to_have_text("2")
     expect(page.locator("#broadcast-progress")).not_to_have_attribute("hx-trigger", "every 1s")
     expect(page.locator("#broadcast-progress progress")).to_have_attribute("value", "2")
 

@@ -4,6 +4,7 @@ from core.auth.models import Role
 from core.extensions import db
 from core.messaging.models import Broadcast, Message
 from core.simulator.models import SimMessage
+from core.simulator.tasks import deliver_receipt
 
 
 def test_compose_to_three_selected_appointments_sends_three_texts(app, client_for, make_client,
@@ -32,6 +33,11 @@ def test_compose_to_three_selected_appointments_sends_three_texts(app, client_fo
         assert phones[appointment.client.mobile].startswith(f"Hi {name}, we are closed today.")
     progress = editor.get(f"/compose/broadcast/{broadcast.id}/progress",
                           headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "hx-trigger" not in progress and 'value="3"' in progress
+    assert 'value="3"' in progress  # all three went; the box now waits for their receipts
+    for message in messages:
+        deliver_receipt(message.provider_id)
+    progress = editor.get(f"/compose/broadcast/{broadcast.id}/progress",
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in progress and 'class="count-delivered">3<' in progress
     # The selection was used up by the send.
     assert "selected appointments" not in editor.get("/compose/").get_data(as_text=True)

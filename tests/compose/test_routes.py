@@ -9,7 +9,8 @@ import pytest
 from core.auth.models import Role
 from core.extensions import db
 from core.messaging.compose import to_local
-from core.messaging.models import Broadcast
+from core.messaging.models import Broadcast, Message
+from core.simulator.tasks import deliver_receipt
 from core.types import utcnow
 from tests.compose.files import png
 
@@ -134,11 +135,17 @@ def test_send_redirects_to_the_progress_that_stops_polling_when_done(app, editor
     assert "is on its way" in page
     assert 'hx-trigger="every 1s"' in page and "<progress" in page
     run_worker()
+    # Sent, but its delivery receipt has not come yet: the box keeps watching for it.
     fragment = editor.get(f"/compose/broadcast/{broadcast.id}/progress",
                           headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.lstrip().startswith('<section id="broadcast-progress"')
-    assert "hx-trigger" not in fragment and "Done." in fragment
-    assert re.search(r'class="count-(sent|delivered)">1<', fragment)
+    assert 'hx-trigger="every 2s"' in fragment and "Waiting for delivery receipts" in fragment
+    message = db.session.scalars(db.select(Message)).one()
+    deliver_receipt(message.provider_id)  # the simulated handset's receipt
+    fragment = editor.get(f"/compose/broadcast/{broadcast.id}/progress",
+                          headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "hx-trigger" not in fragment and "every message has its final state" in fragment
+    assert 'class="count-delivered">1<' in fragment
 
 
 def test_mms_with_a_picture_through_the_form(app, editor, make_client):

@@ -11,7 +11,7 @@ from core.auth.models import Role
 from core.confirmations.operations import mark_requested
 from core.extensions import db
 from core.simulator.phones import phone_key
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,6 +49,8 @@ def test_yes_2_on_the_phone_turns_the_badge_green_live(signed_in, live_server, m
 
     expect(badge).to_have_text("Confirmed", timeout=12_000)
     expect(badge).to_have_class("confirm confirm-green")
+    staff.locator("#confirmation-card").scroll_into_view_if_needed()
+    screenshot(staff, "confirmation-status")
     expect(listing.locator(f"#confirmation-{second.id}")).to_have_text("Confirmed",
                                                                        timeout=15_000)
     expect(listing.locator(f"#confirmation-{first.id}")).to_have_text("Awaiting reply")

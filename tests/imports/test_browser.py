@@ -1,13 +1,17 @@
 """In Chromium: a practice system's export is recognised on the mapping screen, one choice is
-corrected, and the preview then shows the rows as read (and the preview imports them)."""
+corrected, and the preview then shows the rows as read (and the preview imports them); an Admin
+adds a calendar feed served by a local server and sees its sync beside a failing one."""
 
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from core.appointments.importing import feeds
+from core.appointments.importing.tasks import sync_due_feeds
 from core.appointments.models import Appointment
 from core.extensions import db
 from tests.browser.conftest import (  # noqa: F401  (fixtures)
@@ -19,6 +23,7 @@ from tests.browser.conftest import (  # noqa: F401  (fixtures)
     signed_in,
 )
 from tests.imports.helpers import FIXTURES
+from tests.imports.test_feeds import _calendar, _event, served  # noqa: F401  (fixture)
 
 pytestmark = [
     pytest.mark.browser,
@@ -51,3 +56,33 @@ def test_mapping_screen_with_a_preset(signed_in, live_server):  # noqa: F811
     expect(page.get_by_role("link", name="Download the skipped rows (CSV)")).to_be_visible()
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == 2
+
+
+def test_feeds_page_adds_a_feed_and_shows_its_sync(signed_in, live_server, served,  # noqa: F811
+                                                    run_worker):
+    day = datetime.now(UTC) + timedelta(days=2)
+    served.bodies["/practice.ics"] = _calendar(*(
+        _event(f"{i}@feed", (day + timedelta(days=i)).strftime("%Y%m%dT093000"), name,
+               f"{name.split()[0].lower()}@example.com")
+        for i, name in enumerate(("Ana Lopez", "Bo Diaz", "Cy Roe"))))
+    feeds.add_feed(name="Old Outlook calendar", url=served.base + "/outlook/calendar.ics",
+                   allow_private=True, interval_minutes=60)
+    db.session.commit()
+    page = signed_in()
+    page.goto(f"{live_server}/import/feeds")
+    page.get_by_label("Name").fill("Practice calendar")
+    page.get_by_label("Feed address").fill(served.base + "/practice.ics")
+    page.get_by_role("button", name="Add the feed").click()
+    expect(page.locator("#import-feeds")).to_contain_text(
+        "is a private or local address; an Admin must allow private addresses")
+    page.get_by_label("Allow a private or local address").check()
+    page.get_by_role("button", name="Add the feed").click()
+    page.wait_for_load_state("networkidle")
+    sync_due_feeds()  # what rq cron does every minute
+    run_worker(queues=("low",))
+    page.goto(f"{live_server}/import/feeds")
+    rows = page.locator("table.import-feeds tbody tr")
+    expect(rows.filter(has_text="Practice calendar")).to_contain_text("created 3")
+    expect(rows.filter(has_text="Old Outlook calendar")).to_contain_text(
+        "The feed answered HTTP 404.")
+    screenshot(page, "feeds")

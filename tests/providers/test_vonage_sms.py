@@ -181,3 +181,40 @@ def test_the_ca_bundle_of_the_environment_is_read_once_and_kept(fake_vonage, von
     assert provider.send(_text()).provider_id == "A"  # trusts the fake's CA from the env
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
     assert provider.send(_text()).provider_id == "B"
+
+
+@pytest.mark.parametrize("public_url,sender,body", [
+    ("", "+15550009999", "Your appointment is tomorrow at 9:00."),
+    ("https://t.example.com", "DrLee", "See you soon 😊"),
+])
+def test_the_lean_path_posts_exactly_what_the_sdk_posts(fake_vonage, vonage_config, public_url,
+                                                       sender, body):
+    """The hot path skips the SDK but not its request: same form, same order, same headers."""
+    fake_vonage.script(SMS_PATH, sms_ok(("A", "0.01")), sms_ok(("B", "0.01")))
+    provider = VonageSmsProvider(vonage_config(public_url=public_url, sender=sender))
+    lean = provider.send(_text(body))
+    sdk = provider._send_sdk(_text(body))
+    first, second = fake_vonage.seen(SMS_PATH)
+    assert first.body == second.body  # byte for byte, field order included
+    for header in ("Authorization", "User-Agent", "Accept", "Content-Type"):
+        assert first.headers[header] == second.headers[header]
+    assert (lean.segments, lean.cost, lean.code) == (sdk.segments, sdk.cost, sdk.code)
+
+
+def test_an_unreadable_answer_is_an_unknown_outcome_never_a_resend(fake_vonage, vonage_config):
+    fake_vonage.script(SMS_PATH, Reply(200, {"message-count": "1", "messages": [{}]}))
+    with pytest.raises(UnknownOutcomeError) as caught:
+        VonageSmsProvider(vonage_config()).send(_text())
+    assert caught.value.code == "unreadable"
+    assert len(fake_vonage.seen(SMS_PATH)) == 1
+
+
+def test_with_a_proxy_configured_texts_go_through_the_sdk(fake_vonage, vonage_config,
+                                                         monkeypatch):
+    """requests decides per host whether to use a proxy: with one set, the SDK path sends."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    fake_vonage.script(SMS_PATH, sms_ok(("A", "0.01")))
+    provider = VonageSmsProvider(vonage_config())
+    assert provider.send(_text()).provider_id == "A"
+    assert provider._wire is None and provider._client is not None

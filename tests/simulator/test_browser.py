@@ -13,6 +13,7 @@ from core.providers.base import Outgoing
 from core.simulator.phones import phone_key
 from core.simulator.provider import SimulatorProvider
 from tests.browser.conftest import CHROMIUM, screenshot
+from tests.simulator.pictures import real_png
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,3 +59,26 @@ def test_new_texts_appear_while_typing_and_the_reply_lands(signed_in, live_serve
     expect(phone.get_by_label("Reply")).to_have_value("")
     reply = db.session.scalar(select(Message).where(Message.direction == "in"))
     assert (reply.client_id, reply.body) == (ann.id, "Yes, see you then!")
+
+
+def test_a_picture_from_the_phone_reaches_the_conversation(signed_in, live_server, make_client,
+                                                           run_worker, tmp_path):
+    ann = make_client(first_name="Ann", last_name="Lee", mobile="+12025550001")
+    _deliver(ann.mobile, "Can you send us a photo of the leak?", sender="+12025559999")
+    picture = tmp_path / "leak.png"
+    picture.write_bytes(real_png(48, 32))
+    page = signed_in(Role.EDIT)
+    page.goto(f"{live_server}/simulator/phone/{ann.mobile}")
+    phone = page.locator(f"#phone-{phone_key(ann.mobile)}")
+    phone.get_by_label("Reply").fill("Here it is")
+    phone.get_by_label("Attach a picture or file").set_input_files(str(picture))
+    phone.get_by_role("button", name="Send").click()
+    sent = phone.locator(".bubble.out", has_text="Here it is")
+    expect(sent.locator("img.sim-media")).to_have_count(1, timeout=10_000)
+    # The phone draws its own picture (the stored file, served back).
+    expect(sent.locator("img.sim-media")).to_have_js_property("naturalWidth", 48)
+
+    run_worker()  # the inbound drain
+    page.goto(f"{live_server}/conversations/{ann.id}")
+    bubble = page.locator(".conv-bubble.in", has_text="Here it is")
+    expect(bubble.locator("img.received-picture")).to_have_js_property("naturalWidth", 48)

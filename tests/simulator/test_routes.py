@@ -83,7 +83,7 @@ def test_an_htmx_reply_returns_the_phone_with_the_reply(client_for, make_client)
 def test_an_empty_reply_is_refused_with_a_message(client_for):
     response = _reply(client_for(Role.EDIT), "+12025550001", "  ", headers=HTMX)
     assert response.status_code == 422
-    assert "Type a reply." in response.get_data(as_text=True)
+    assert "Type a reply or attach a file." in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Message.id))) == 0
 
 

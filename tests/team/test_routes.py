@@ -199,3 +199,42 @@ def test_heartbeat_shows_presence_and_do_not_disturb(staff, group):
     assert "Do not disturb: on" in bob.get(f"/team/{chat.id}").get_data(as_text=True)
     away = bob.post("/team/dnd", data={"on": "0", "next": "https://evil.example/"})
     assert away.location.endswith("/team/")
+
+
+def test_a_polled_list_keeps_the_pages_new_chat_forms_and_a_reader_gets_no_receipts(staff,
+                                                                                    group):
+    ann, bob = staff(name="Ann Lee"), staff(name="Bob Stone")
+    chat = group(ann.user, [bob.user])
+    page = bob.get(f"/team/{chat.id}").get_data(as_text=True)
+    assert "New direct chat" in page and 'id="team-new-chats" hx-preserve="true"' in page
+    poll = re.search(r'id="team-list"[^>]*hx-get="([^"]+)"', page, re.S).group(1)
+    seen = re.search(r'id="team-seen" hx-get="([^"]+)"', page).group(1).replace("&amp;", "&")
+    ann.post(f"/team/{chat.id}/send", data={"body": "Lunch?"})
+    rows = bob.get(poll.replace("&amp;", "&"), headers=HX).get_data(as_text=True)
+    assert 'title="1 unread"' in rows  # the rows are redrawn ...
+    assert 'id="team-new-chats" hx-preserve="true"' in rows  # ... the forms stay in the page
+    assert "New direct chat" not in rows
+    bob.get(f"/team/{chat.id}")  # Bob reads it: Ann's receipt moves, Bob has none to show
+    answer = bob.get(seen, headers=HX)
+    assert answer.status_code == 200 and "seen-" not in answer.get_data(as_text=True)
+    mine = ann.get(seen, headers=HX).get_data(as_text=True)
+    assert "Seen by 1" in mine
+
+
+
+def test_a_pane_that_marks_messages_read_costs_the_same_queries_for_5_or_25_messages(
+        staff, group, query_counter):
+    ann, bob = staff(name="Ann Lee"), staff(name="Bob Stone")
+    chat = group(ann.user, [bob.user])
+    counts, posted = [], 0
+    for total in (5, 25):
+        for n in range(posted, total):
+            operations.post(chat, ann.user, f"note {n}")
+        posted = total
+        db.session.expire_all()
+        with query_counter() as statements:
+            answer = bob.get(f"/team/{chat.id}/messages", headers=HX)  # marks them read
+        assert answer.status_code == 200
+        assert f"note {total - 1}" in answer.get_data(as_text=True)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts

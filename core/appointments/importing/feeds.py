@@ -144,7 +144,7 @@ def _link_and_cancel(feed: CalendarFeed, upload: Preview, start: datetime,
         if unread and (appointment.external_uid or "").split("/")[0] in unread:
             continue
         before = appointment.status
-        appointment.status = AppointmentStatus.CANCELLED
+        appointment.mark_status(AppointmentStatus.CANCELLED)
         changed.send(appointment, changes={"status": [before, appointment.status]}, actor=None)
         cancelled.append(appointment.id)
         db.session.add(AuditEvent(action="imported", client_id=appointment.client_id,

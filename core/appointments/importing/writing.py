@@ -5,7 +5,7 @@ from sqlalchemy import insert
 from core import phones
 from core.appointments.importing import consent
 from core.appointments.importing.rows import UPDATED, Preview, Result, Row
-from core.appointments.models import Appointment
+from core.appointments.models import Appointment, completion_time
 from core.appointments.signals import changed
 from core.audit.models import AuditEvent
 from core.clients.models import Client
@@ -22,7 +22,9 @@ def write(upload: Preview, *, actor_id: int | None) -> Result:
     clients = _insert_clients(upload)
     client_of = {id(row): row.client_id or clients[row.new_client] for row in rows}
     created = [row for row in rows if row.action == "create" and row.appointment]
-    ids = _insert(Appointment, [dict(row.appointment, client_id=client_of[id(row)])
+    ids = _insert(Appointment, [dict(row.appointment, client_id=client_of[id(row)],
+                                     completed_at=completion_time(row.appointment.get("status"),
+                                                                  row.appointment["end_at"]))
                                 for row in created])
     events = [_event("Client created by the import of", upload, None, client_id, None)
               for client_id in clients.values()]
@@ -33,7 +35,9 @@ def write(upload: Preview, *, actor_id: int | None) -> Result:
         appointment = db.session.get(Appointment, row.appointment_id)
         before = {key: getattr(appointment, key) for key in ("start_at", "status")}
         for key in UPDATED[row.label]:
-            setattr(appointment, key, row.appointment[key])
+            if key != "status":
+                setattr(appointment, key, row.appointment[key])
+        _set_status(appointment, row.appointment["status"])
         _announce(appointment, before, actor_id)
         appointment.client_id = client_of[id(row)]
         appointment.external_uid = appointment.external_uid or row.appointment["external_uid"]
@@ -52,6 +56,15 @@ def _client_ids(rows: list[Row], clients: dict[str, int]) -> dict[int, int]:
     """The client id of each row that has one now (existing, or created by this import)."""
     ids = {id(row): row.client_id or clients.get(row.new_client) for row in rows}
     return {key: value for key, value in ids.items() if value}
+
+
+def _set_status(appointment: Appointment, status: str) -> None:
+    """An import that turns a visit Completed says when by its end (or now, when it ends
+    later): a re-import of last month's visits sends no follow-up today."""
+    was = appointment.status
+    appointment.mark_status(status)
+    if status != was and appointment.completed_at is not None:
+        appointment.completed_at = completion_time(status, appointment.end_at)
 
 
 def _announce(appointment: Appointment, before: dict, actor_id: int | None) -> None:
