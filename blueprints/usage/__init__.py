@@ -1,4 +1,5 @@
-"""Usage and cost: the currency prices are shown in, CSV exports of the Outbox and Inbox."""
+"""Usage and cost: the currency prices are shown in, the usage page, monthly quotas, and CSV
+exports of the Outbox, the Inbox and the usage figures."""
 
 from flask import Blueprint
 

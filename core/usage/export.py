@@ -73,6 +73,7 @@ def _iso(moment) -> str:
     return moment.isoformat() if moment else ""
 
 
+ROLLED = ("messages", "priced", "cost", "sent", "delivered", "failed", "opted_out")
 USAGE_HEADER = ("day", "direction", "channel", "category", "messages", "cost", "currency",
                 "sent", "delivered", "failed", "opted_out")
 
@@ -97,9 +98,6 @@ def usage_rows(first: date, last: date, tz: str, currency: str) -> Iterator[tupl
         for i, n in enumerate(values[3:]):
             counts[i] += n or 0
     yield from _day_lines(day, totals, currency)
-
-
-ROLLED = ("messages", "priced", "cost", "sent", "delivered", "failed", "opted_out")
 
 
 def _day_lines(day, totals: dict, currency: str) -> Iterator[tuple]:
