@@ -4,8 +4,8 @@
 as the page does: the message pane polls every 1 s with the version it shows (204 while
 nothing changed), the nav badge and the chat list every 3 s. One of them sends a message every
 2 s. Measured: p95 time from the POST to each other browser's poll returning the message, and
-the CPU used by the web process (gunicorn, 2 workers × 8 threads, its whole process group)
-under that load against the same server idle.
+the CPU used by the web process (gunicorn, 2 workers × 8 threads unless BENCH_TEAM_SERVER
+says otherwise, its whole process group) under that load against the same server idle.
 """
 
 import json
@@ -25,6 +25,8 @@ from core.extensions import db
 from core.team import operations
 
 BROWSERS, POLL, SLOW_POLL, SEND_EVERY = 50, 1.0, 3.0, 2.0
+# gunicorn's workers and threads (BENCH_TEAM_SERVER="-w 4 -k gthread --threads 4" to compare).
+SERVER = os.environ.get("BENCH_TEAM_SERVER", "-w 2 -k gthread --threads 8")
 V = re.compile(r'id="team-messages"[^>]*hx-get="([^"]+)"', re.S)
 BADGE = re.compile(r'id="nav-team"[^>]*hx-get="([^"]+)"', re.S)
 LIST = re.compile(r'id="team-list"[^>]*hx-get="([^"]+)"', re.S)
@@ -62,7 +64,7 @@ def start_server(app, port: int) -> subprocess.Popen:
         "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "BUSINESS_TIMEZONE", "DEFAULT_REGION")}
     target = f"app:create_app({json.dumps(config).replace('false', 'False')})"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8",
+        [sys.executable, "-m", "gunicorn", *SERVER.split(),
          "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
         cwd=ROOT, start_new_session=True, stderr=_log())
     for _ in range(200):
@@ -179,7 +181,7 @@ def run(seconds: int = 30) -> None:
              f"median {sorted(seen)[len(seen) // 2]:.3f} s, max {max(seen):.3f} s")
         line("web CPU idle", f"{idle * 100:.1f} %", "of one core")
         line("web CPU with 50 browsers", f"{busy * 100:.1f} %",
-             f"{busy / max(idle, 1e-3):.0f}× idle")
+             f"{busy / max(idle, 1e-3):.0f}× idle; gunicorn {SERVER}")
 
 
 if __name__ == "__main__":

@@ -146,7 +146,7 @@ def chat(chat_id):
     chat, member = _chat_or_404(chat_id)
     context = _messages_context(chat, member)
     version = live.version(live.user_key(current_user.id))
-    states = presence.of([user.id for user, _ in context["people"]])
+    states = presence.of([person.id for person in context["people"]])
     return render("team/chat.html", "team/_chat.html", **context, **_list_context(version, chat),
                   form=MessageForm(), member_presence=states,
                   my_presence=states.get(current_user.id),
@@ -199,11 +199,11 @@ def _messages_context(chat, member, from_id=None) -> dict:
 
 def _decorate(chat, items) -> dict:
     """What the message templates need: authors, read markers, mentions, zone, names."""
-    people = queries.members(chat.id)
-    markers = {user.id: m.read_up_to for user, m in people}
-    names = {user.id: user.name for user, _ in people}
+    people = queries.member_rows(chat.id)
+    markers = {person.id: person.read_up_to for person in people}
+    names = {person.id: person.name for person in people}
     # Authors are nearly always members: only former members cost a query.
-    authors = {user.id: user for user, _ in people}
+    authors = {person.id: person for person in people}
     former = {i.author_id for i in items if i.author_id and i.author_id not in authors}
     if former:
         authors.update((u.id, u) for u in db.session.scalars(

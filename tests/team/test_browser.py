@@ -64,9 +64,15 @@ def test_one_sends_the_other_sees_it_and_the_badge_live(person, live_server):
         "Hi Bob,\nthe 3 PM client is early")
     expect(bob.locator("#nav-team .badge-unread")).to_have_count(0, timeout=8_000)
     expect(ann.locator(".ticks.seen")).to_have_count(1, timeout=8_000)  # ✓✓ without reload
+    # Ann starts a group while the list polls: the redrawn list keeps her half-filled form.
+    ann.locator(".new-group summary").click()
+    ann.get_by_label("Group name").fill("Van crew")
+    ann.evaluate("document.getElementById('team-list').dataset.before = '1'")
     bob.get_by_label("Message", exact=True).fill("On it")
     bob.get_by_label("Message", exact=True).press("Enter")
     expect(ann.locator("#team-messages")).to_contain_text("On it", timeout=8_000)
+    expect(ann.locator("#team-list[data-before]")).to_have_count(0, timeout=8_000)  # redrawn
+    expect(ann.get_by_label("Group name")).to_have_value("Van crew")
 
 
 def test_a_group_of_three_with_a_shared_client_card(person, live_server, make_client):
