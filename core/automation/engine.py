@@ -12,6 +12,7 @@ broadcast) all meet the key, so nothing is planned twice.
 import logging
 from datetime import UTC, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -19,6 +20,7 @@ from core.appointments.models import Appointment, AppointmentStatus
 from core.audit.operations import record
 from core.automation import quota
 from core.automation.models import AutomationRule, AutomationSend, RuleKind, SendStatus, Timing
+from core.bulk import analyze_after_bulk
 from core.confirmations.operations import mark_requested
 from core.extensions import db
 from core.messaging.models import Broadcast, BroadcastStatus
@@ -179,6 +181,8 @@ def plan_rule(rule: AutomationRule, now: datetime | None = None, *, run_now=Fals
            data={"rule_id": rule.id, "broadcast_id": broadcast.id})
     broadcast_id = broadcast.id
     db.session.commit()
+    # The fan-out checks each chunk against these keys by index: PostgreSQL must know the rows.
+    analyze_after_bulk(SENDS, len(ids), current_app.config.get("ANALYZE_AFTER_ROWS", 10_000))
     start_broadcast(broadcast_id)
     log.info("rule %s planned %d messages in broadcast %s", rule.id, len(ids), broadcast_id)
     return broadcast_id, len(ids)
