@@ -68,15 +68,19 @@ def signed_in(page, live_server, make_user):
     from tests.conftest import PASSWORD
 
     def sign_in(role: Role = Role.ADMIN):
-        user = make_user(role)
-        page.goto(f"{live_server}/login")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
+        log_in(page, live_server, make_user(role).email, PASSWORD)
         return page
 
     return sign_in
+
+
+def log_in(page, live_server: str, email: str, password: str) -> None:
+    """Sign `page` in through the real login form and wait for the page it lands on."""
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
 
 
 # The README's pictures drawn from the demo business (tests/browser/test_readme_demo.py); a

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from core.auth.models import Role
 from core.extensions import db
 from core.team import operations
-from tests.browser.conftest import CHROMIUM, screenshot
+from tests.browser.conftest import CHROMIUM, log_in, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = [
@@ -28,11 +28,7 @@ def person(browser, live_server, make_user):
                                       locale="en-US")
         contexts.append(context)
         page = context.new_page()
-        page.goto(f"{live_server}/login")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
+        log_in(page, live_server, user.email, PASSWORD)
         return page, user
 
     yield make

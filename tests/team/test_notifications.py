@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from core.auth.models import Role
 from core.extensions import db
 from core.team import operations
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM, log_in
 from tests.conftest import PASSWORD
 
 pytestmark = [
@@ -59,11 +59,7 @@ def staff_browser(browser, live_server, make_user):
             context.grant_permissions(["notifications"], origin=live_server)
         context.add_init_script(OBSERVE % ("false" if granted else "true"))
         page = context.new_page()
-        page.goto(f"{live_server}/login")
-        page.get_by_label("Email").fill(user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state("networkidle")
+        log_in(page, live_server, user.email, PASSWORD)
         return page, user
 
     yield make
