@@ -73,6 +73,9 @@ def sdk() -> SimpleNamespace:
         Stream=voice.Stream, Talk=voice.Talk, ToPhone=voice.ToPhone)
 
 
+UNREADABLE = ("Vonage answered with something we could not read; the message may have been "
+              "sent — waiting for its receipt.")
+
 # The SDK logs request headers and form data (credentials included) at DEBUG: never let it.
 logging.getLogger("vonage").setLevel(logging.INFO)
 log = logging.getLogger(__name__)
@@ -199,18 +202,29 @@ class _VonageProvider:
         if isinstance(exc, sdk().HttpRequestError):
             return _http_failure(exc.response)
         if isinstance(exc, requests.exceptions.ConnectTimeout) or _before_sending(exc):
-            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+            return self._transport_error("connect", exc)
         if isinstance(exc, requests.exceptions.SSLError):
-            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+            return self._transport_error("tls", exc)
         if isinstance(exc, requests.exceptions.ReadTimeout):
+            return self._transport_error("timeout", exc)
+        if not isinstance(exc, requests.exceptions.RequestException):
+            return self._transport_error("unreadable", exc)
+        return self._transport_error("dropped", exc)
+
+    def _transport_error(self, kind: str, exc: Exception) -> ProviderError:
+        """The error for a failure on the way to Vonage, in the same words whichever client
+        (the SDK's requests or the lean wire's urllib3) raised it."""
+        if kind == "connect":
+            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+        if kind == "tls":
+            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+        if kind == "timeout":
             return UnknownOutcomeError(
                 f"Vonage did not answer within {self.config.timeout} s; the message may have "
                 "been sent — waiting for its receipt.", "timeout")
-        if not isinstance(exc, requests.exceptions.RequestException):
+        if kind == "unreadable":
             log.warning("unreadable answer from Vonage: %s", type(exc).__name__)
-            return UnknownOutcomeError(
-                "Vonage answered with something we could not read; the message may have been "
-                "sent — waiting for its receipt.", "unreadable")
+            return UnknownOutcomeError(UNREADABLE, "unreadable")
         return UnknownOutcomeError(
             f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
             "the message may have been sent — waiting for its receipt.", "dropped")
@@ -344,21 +358,14 @@ class VonageSmsProvider(_VonageProvider):
         if isinstance(exc, ProviderError):
             return exc
         if _before_sending(exc):
-            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+            return self._transport_error("connect", exc)
         if vonage_wire.is_tls_failure(exc):
-            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+            return self._transport_error("tls", exc)
         if vonage_wire.is_read_timeout(exc):
-            return UnknownOutcomeError(
-                f"Vonage did not answer within {self.config.timeout} s; the message may have "
-                "been sent — waiting for its receipt.", "timeout")
+            return self._transport_error("timeout", exc)
         if vonage_wire.is_transport(exc):
-            return UnknownOutcomeError(
-                f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
-                "the message may have been sent — waiting for its receipt.", "dropped")
-        log.warning("unreadable answer from Vonage: %s", type(exc).__name__)
-        return UnknownOutcomeError(
-            "Vonage answered with something we could not read; the message may have been "
-            "sent — waiting for its receipt.", "unreadable")
+            return self._transport_error("dropped", exc)
+        return self._transport_error("unreadable", exc)
 
     def _send_sdk(self, message: Outgoing) -> SendResult:
         """Send one SMS through the SDK (its validation, requests, its answer model)."""
@@ -375,25 +382,15 @@ class VonageSmsProvider(_VonageProvider):
         return _sms_result(response)
 
     def _request(self, message: Outgoing) -> SmsMessage:
-        body = message.body
-        kind = "unicode" if segments.count(body).encoding == "UCS-2" else "text"
-        callback = self.config.webhook(SMS_RECEIPT_PATH)
+        form = self._form(message)
         try:
             return sdk().SmsMessage(
-                to=digits(message.to),
-                from_=sender_field(message.sender or self._sender()),
-                text=body,
-                type=kind,
-                client_ref=str(message.message_id),
-                callback=callback if callback and len(callback) <= 100 else None,
+                to=form["to"], from_=form["from"], text=form["text"], type=form["type"],
+                client_ref=form["client-ref"], callback=form.get("callback"),
             )
         except ValidationError as exc:
             reason = f"This text cannot be sent: {_first_error(exc)}"
             raise PermanentError(reason, "invalid") from None
-
-
-UNREADABLE = ("Vonage answered with something we could not read; the message may have been "
-              "sent — waiting for its receipt.")
 
 
 def _sms_answer(answer) -> SendResult:
@@ -422,6 +419,12 @@ def _sms_answer(answer) -> SendResult:
         raise UnknownOutcomeError(UNREADABLE, "unreadable") from None
     if not ids:
         raise UnknownOutcomeError(UNREADABLE, "unreadable")
+    return SendResult(provider_id=ids[0], segments=count, cost=_total_price(prices),
+                      code="0", parts=ids)
+
+
+def _total_price(prices) -> Decimal | None:
+    """The parts' prices summed; None when no part carries a readable price."""
     cost, priced = Decimal(0), False
     for price in prices:
         try:
@@ -429,8 +432,7 @@ def _sms_answer(answer) -> SendResult:
             priced = True
         except (TypeError, InvalidOperation):
             continue
-    return SendResult(provider_id=ids[0], segments=count, cost=cost if priced else None,
-                      code="0", parts=ids)
+    return cost if priced else None
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -475,18 +477,10 @@ def _partial_failure(data: dict) -> ProviderError:
 
 def _sms_result(response) -> SendResult:
     parts = tuple(m.message_id for m in response.messages if m.message_id)
-    cost = Decimal(0)
-    priced = False
-    for part in response.messages:
-        try:
-            cost += Decimal(part.message_price)
-            priced = True
-        except (TypeError, InvalidOperation):
-            continue
     return SendResult(
         provider_id=parts[0],
         segments=int(response.message_count),
-        cost=cost if priced else None,
+        cost=_total_price(m.message_price for m in response.messages),
         code="0",
         parts=parts,
     )
