@@ -48,21 +48,29 @@ redis.call('SET', KEYS[1], string.format('%.0f', slot + interval), 'PX', keep_ms
 return string.format('%.0f', slot - now)
 """
 
-# KEYS[1]: sorted set of recent calls (score = µs). ARGV: limit, window µs, a unique tag.
-# Records the call and returns 0 when fewer than `limit` happened in the window, else
-# returns the µs until the oldest one leaves it.
+# KEYS[1]: sorted set of recent calls (score = µs); KEYS[2], when ARGV[4] > 0: the pace key
+# (as PACE). ARGV: limit, window µs, a unique tag, µs between slots (0: no slot). Records the
+# call when fewer than `limit` happened in the window and then, with ARGV[4], also reserves
+# the caller's next slot as PACE does: one round trip per message instead of two. Returns
+# {µs to wait before trying again (0: admitted), µs until the slot just reserved (-1: none)}.
 ADMIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local limit, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local limit, window, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], string.format('%.0f', now), string.format('%.0f', now) .. ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  return '0'
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+  return {string.format('%.0f', math.max(oldest + window - now, 1)), '-1'}
 end
-local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
-return string.format('%.0f', math.max(oldest + window - now, 1))
+redis.call('ZADD', KEYS[1], string.format('%.0f', now), string.format('%.0f', now) .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+if interval <= 0 then
+  return {'0', '-1'}
+end
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0'))
+local keep_ms = math.ceil((slot + interval - now) / 1000) + 1000
+redis.call('SET', KEYS[2], string.format('%.0f', slot + interval), 'PX', keep_ms)
+return {'0', string.format('%.0f', slot - now)}
 """
 
 
@@ -107,39 +115,24 @@ def admit(bucket: str, rate: float | None = None) -> float:
     rate = configured_rate() if rate is None else rate
     if rate <= 0:
         return 0.0
-    limit = max(1, math.floor(rate))
+    return _admit(bucket, rate)[0]
+
+
+def _admit(bucket: str, rate: float, interval: int = 0) -> tuple[float, float]:
+    """Wait until a call fits in the last second's budget and count it; with `interval` (µs
+    between slots) also reserve the caller's next slot. Returns (seconds waited, seconds until
+    that slot, negative when none was reserved)."""
+    keys = [WINDOW_KEY.format(bucket)] + ([PACE_KEY.format(bucket)] if interval else [])
+    limit, window = max(1, math.floor(rate)), int(1_000_000 * slack())
     script = redis().register_script(ADMIT)
     waited = 0.0
     while True:
         tag = f"-{os.getpid()}-{next(_serial)}"
-        wait_us = int(script(keys=[WINDOW_KEY.format(bucket)],
-                             args=[limit, int(1_000_000 * slack()), tag]))
-        if wait_us == 0:
-            return waited
-        time.sleep(wait_us / 1e6)
-        waited += wait_us / 1e6
-
-
-# KEYS[1]: the sliding window (as ADMIT), KEYS[2]: the pace key (as PACE). ARGV: limit, window
-# µs, a unique tag, µs between slots. ADMIT, and when admitted also PACE for the caller's next
-# call: one round trip per message instead of two. Returns {µs to wait before trying again
-# (0: admitted), µs until the next slot just reserved (-1 when not admitted)}.
-ADMIT_NEXT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local limit, window, interval = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.0f', now - window))
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
-  return {string.format('%.0f', math.max(oldest + window - now, 1)), '-1'}
-end
-redis.call('ZADD', KEYS[1], string.format('%.0f', now), string.format('%.0f', now) .. ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-local slot = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0'))
-local keep_ms = math.ceil((slot + interval - now) / 1000) + 1000
-redis.call('SET', KEYS[2], string.format('%.0f', slot + interval), 'PX', keep_ms)
-return {'0', string.format('%.0f', slot - now)}
-"""
+        wait_us, next_us = script(keys=keys, args=[limit, window, tag, interval])
+        if int(wait_us) == 0:
+            return waited, int(next_us) / 1e6
+        time.sleep(int(wait_us) / 1e6)
+        waited += int(wait_us) / 1e6
 
 
 class Pacer:
@@ -166,19 +159,9 @@ class Pacer:
         next slot; returns the seconds waited."""
         if self.rate <= 0:
             return 0.0
-        keys = [WINDOW_KEY.format(self.bucket), PACE_KEY.format(self.bucket)]
-        limit, window = max(1, math.floor(self.rate)), int(1_000_000 * slack())
-        script = redis().register_script(ADMIT_NEXT)
-        waited = 0.0
-        while True:
-            tag = f"-{os.getpid()}-{next(_serial)}"
-            wait_us, next_us = script(keys=keys, args=[limit, window, tag,
-                                                       interval_us(self.rate)])
-            if int(wait_us) == 0:
-                self.slot = time.monotonic() + int(next_us) / 1e6
-                return waited
-            time.sleep(int(wait_us) / 1e6)
-            waited += int(wait_us) / 1e6
+        waited, until_next = _admit(self.bucket, self.rate, interval_us(self.rate))
+        self.slot = time.monotonic() + until_next
+        return waited
 
 
 def acquire(bucket: str, rate: float | None = None) -> float:
