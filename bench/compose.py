@@ -15,14 +15,13 @@ import os
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
 import requests
 
 from bench import data
-from bench.env import ROOT, application, free_port, line
+from bench.env import application, free_port, line, start_web
 from core.auth.models import Role, User
 from core.extensions import db
 
@@ -43,19 +42,7 @@ def start_server(app, port: int, workdir: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
            "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
            "TIDINGS_INSTANCE_DIR": workdir, "BUSINESS_TIMEZONE": "America/New_York"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.terminate()
-    raise RuntimeError("gunicorn did not start")
+    return start_web(["-w", "2", "app:create_app()"], port, env)
 
 
 def sign_in(base: str, email: str) -> requests.Session:

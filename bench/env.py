@@ -137,6 +137,27 @@ def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
         proc.wait(10)
 
 
+def start_web(args: list[str], port: int, env: dict | None = None, stderr=None,
+              tries: int = 300) -> subprocess.Popen:
+    """`gunicorn <args> -b 127.0.0.1:<port> <target>` in its own process group, returned once
+    /healthz answers (as `make run` serves the app); RuntimeError when it never does."""
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}",
+                             "--log-level", "warning", *args], cwd=ROOT, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=stderr or subprocess.DEVNULL)
+    import requests
+
+    for _ in range(tries):
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return proc
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.terminate()
+    proc.wait(30)
+    raise RuntimeError("gunicorn did not start")
+
+
 def timed(fn, *args, **kwargs) -> tuple[float, object]:
     """(seconds, result) of one call."""
     start = time.perf_counter()

@@ -19,7 +19,7 @@ import uuid
 
 import requests
 
-from bench.env import ROOT, application, free_port, line, p95
+from bench.env import application, free_port, line, p95, start_web
 from core.auth.models import Role, User
 from core.extensions import db
 from core.team import operations
@@ -63,17 +63,7 @@ def start_server(app, port: int) -> subprocess.Popen:
         "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "RATELIMIT_STORAGE_URI",
         "RATELIMIT_ENABLED", "WTF_CSRF_ENABLED", "BUSINESS_TIMEZONE", "DEFAULT_REGION")}
     target = f"app:create_app({json.dumps(config).replace('false', 'False')})"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *SERVER.split(),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT, start_new_session=True, stderr=_log())
-    for _ in range(200):
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    return start_web([*SERVER.split(), target], port, stderr=_log(), tries=200)
 
 
 def _log():

@@ -12,8 +12,6 @@ the old way, the same year's figures summed from the messages table itself.
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -21,13 +19,14 @@ import requests
 from sqlalchemy import func, select, text
 
 from bench import data
-from bench.env import ROOT, application, free_port, line, p95
-from bench.memory import group, kib
+from bench.env import application, free_port, line, p95, start_web
+from bench.memory import kib
 from core.auth.models import Role, User
 from core.extensions import db
 from core.types import utcnow
 from core.usage.models import UsageRollup
 from core.usage.rollup import compact
+from tests.processes import descendants
 
 CLIENTS = 10_000
 REPEAT = 30
@@ -97,21 +96,12 @@ class Gunicorn:
         env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                "REDIS_URL": app.config["REDIS_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
                "BUSINESS_TIMEZONE": app.config["BUSINESS_TIMEZONE"]}
-        self.proc = subprocess.Popen(
-            [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "-w", "1", "-b",
-             f"127.0.0.1:{self.port}", "--timeout", "600", "app:create_app()"], cwd=ROOT,
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
+        self.proc = start_web(["-w", "1", "--timeout", "600", "app:create_app()"], self.port,
+                              env)
         self.url = f"http://127.0.0.1:{self.port}"
-        for _ in range(300):
-            try:
-                requests.get(f"{self.url}/healthz", timeout=2)
-                return
-            except requests.RequestException:
-                time.sleep(0.1)
 
     def worker_pid(self) -> int:
-        return next(pid for pid in group(self.proc.pid) if pid != self.proc.pid)
+        return descendants(self.proc.pid)[0]  # the one sync worker below the master
 
     def stop(self) -> None:
         self.proc.terminate()
