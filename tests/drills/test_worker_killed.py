@@ -80,7 +80,10 @@ def test_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, auto
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at the end
     worker = start_worker(app, log=log, PROVIDER_RATE_PER_SECOND=0)
     try:
-        wait_until(lambda: sum(server.accepted.values()) >= total // 4, timeout=180)
+        # A quarter sent, and a job running (holding its messages by its short lease): killed
+        # between two jobs, there would be no batch to lose.
+        wait_until(lambda: sum(server.accepted.values()) >= total // 4
+                   and bool(held_by_the_killed_job(utcnow())), timeout=180, interval=0.02)
     finally:
         killed = kill_worker(worker)  # mid-batch: a job half done, a message perhaps in flight
     killed_at = utcnow()
