@@ -326,10 +326,13 @@ class VonageSmsProvider(_VonageProvider):
     urllib3 POST, no retries); through a proxy it goes by the SDK itself."""
 
     _wire: SmsWire | None = None
+    _proxied: bool | None = None  # a proxy is configured: read once (a scan of os.environ)
 
     def send(self, message: Outgoing) -> SendResult:
         """Send one SMS; multipart texts report every part id, their count and total price."""
-        if requests.utils.getproxies():  # proxies may depend on the host: requests decides
+        if self._proxied is None:
+            self._proxied = bool(requests.utils.getproxies())
+        if self._proxied:  # proxies may depend on the host: requests decides
             return self._send_sdk(message)
         form = self._form(message)
         if self._wire is None:
@@ -354,17 +357,11 @@ class VonageSmsProvider(_VonageProvider):
         return form
 
     def _wire_failure(self, exc: Exception) -> ProviderError:
-        """What urllib3 raised, read as the SDK path reads what requests raised."""
+        """What the lean wire raised, in the words the SDK path uses for the same failure."""
         if isinstance(exc, ProviderError):
             return exc
-        if _before_sending(exc):
-            return self._transport_error("connect", exc)
-        if vonage_wire.is_tls_failure(exc):
-            return self._transport_error("tls", exc)
-        if vonage_wire.is_read_timeout(exc):
-            return self._transport_error("timeout", exc)
-        if vonage_wire.is_transport(exc):
-            return self._transport_error("dropped", exc)
+        if isinstance(exc, vonage_wire.WireError):
+            return self._transport_error(exc.kind, exc)
         return self._transport_error("unreadable", exc)
 
     def _send_sdk(self, message: Outgoing) -> SendResult:
