@@ -19,6 +19,7 @@ from flask import current_app
 from rq.timeouts import JobTimeoutException
 from sqlalchemy import func, select, update
 
+from core import settings
 from core.bulk import id_in, is_postgresql
 from core.clients.models import Client
 from core.extensions import db
@@ -147,26 +148,33 @@ def outgoing(due: Due, attachments: Attachments) -> Outgoing:
                     audio_url=audio)
 
 
-def provider_for(channel: str, providers: dict):
-    """This sender's provider for `channel` (made once) and its pacer for the provider's
-    shared limit; a provider that can call a hook right before its request leaves gets the
+class Providers:
+    """One sender's providers, made once per channel and never shared with another sender,
+    each with its pacer for the provider's shared limit; all made from the settings the job
+    read once. A provider that can call a hook right before its request leaves gets the
     pacer's admission there."""
-    if channel not in providers:
-        provider = registry.get_provider(channel)
-        pacer = ratelimit.Pacer(provider.name)
-        if hasattr(provider, "before_wire"):
-            provider.before_wire = pacer.admit
-        providers[channel] = provider, pacer
-    return providers[channel]
+
+    def __init__(self, values: dict):
+        self.values = values
+        self.made: dict[str, tuple] = {}
+
+    def __call__(self, channel: str):
+        if channel not in self.made:
+            provider = registry.get_provider(channel, self.values)
+            pacer = ratelimit.Pacer(provider.name)
+            if hasattr(provider, "before_wire"):
+                provider.before_wire = pacer.admit
+            self.made[channel] = provider, pacer
+        return self.made[channel]
 
 
-def send_one(due: Due, providers: dict, attachments: Attachments,
+def send_one(due: Due, providers: Providers, attachments: Attachments,
              ledger: Ledger) -> tuple[str, datetime | None]:
     """Deliver one message; returns the outcome and, for a retry, when it is due again."""
     if due.opted_out and due.channel in TEXTS:
         skip_opted_out(due)
         return "skipped", None
-    provider, pacer = provider_for(due.channel, providers)
+    provider, pacer = providers(due.channel)
     wait = pacer.wait_time()  # our slot; wait for it while nothing is claimed
     if wait > 0:
         RECORDER.rate_wait(provider.name, wait)
@@ -213,8 +221,8 @@ def send_one(due: Due, providers: dict, attachments: Attachments,
 class Work:
     """A job's due messages, handed out one at a time to its senders (thread-safe)."""
 
-    def __init__(self, due: list[Due]):
-        self.due = due
+    def __init__(self, due: list[Due], values: dict):
+        self.due, self.values = due, values  # the settings every sender's providers use
         self.taken = 0
         self.stopped = False
         self.lock = threading.Lock()
@@ -249,7 +257,7 @@ class Tally:
 
 def send_all(work: Work, tally: Tally) -> None:
     """One sender: take messages until none are left, each claimed, sent and recorded."""
-    providers, attachments, ledger = {}, Attachments(), Ledger()
+    providers, attachments, ledger = Providers(work.values), Attachments(), Ledger()
     try:
         while (message := work.next()) is not None:
             tally.add(message, *send_one(message, providers, attachments, ledger))
@@ -308,7 +316,7 @@ def deliver(message_ids: list[int]) -> dict[str, int]:
     from core.messaging.pipeline import enqueue_delivery, finish_broadcasts
 
     due = load_due(message_ids, utcnow())
-    heartbeat, work = Heartbeat([d.id for d in due]).start(), Work(due)
+    heartbeat, work = Heartbeat([d.id for d in due]).start(), Work(due, settings.snapshot())
     tallies = [Tally() for _ in range(sender_count(len(due)))]
     try:
         run_senders(work, tallies)

@@ -86,11 +86,13 @@ def _vonage_for(channel: str, config: VonageConfig):
     return None
 
 
-def get_provider(channel: str) -> Provider:
-    """The provider for `channel` (sms, mms, email, voice); a new instance each call."""
+def get_provider(channel: str, values: dict | None = None) -> Provider:
+    """The provider for `channel` (sms, mms, email, voice); a new instance each call.
+    `values` is a settings.snapshot() already taken (a delivery job takes one for all its
+    senders); by default the settings are read now."""
     from core.simulator.provider import SimulatorProvider
 
-    values = settings.snapshot()
+    values = settings.snapshot() if values is None else values
     if values["delivery_mode"] == "simulator":
         return SimulatorProvider()
     if channel in VONAGE_CHANNELS:

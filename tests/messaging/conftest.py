@@ -9,7 +9,7 @@ from tests.messaging.delivery_support import ScriptedProvider
 @pytest.fixture
 def scripted(app, monkeypatch):
     """Route every channel to the ScriptedProvider (work horses fork from this process)."""
-    monkeypatch.setattr(registry, "get_provider", lambda channel: ScriptedProvider())
+    monkeypatch.setattr(registry, "get_provider", lambda channel, values=None: ScriptedProvider())
     return ScriptedProvider
 
 
