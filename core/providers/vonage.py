@@ -34,7 +34,7 @@ from core.providers.base import (
     TransientError,
     UnknownOutcomeError,
 )
-from core.providers.vonage_wire import SmsWire
+from core.providers.vonage_wire import SmsWire, short
 
 if TYPE_CHECKING:
     from vonage_http_client import Auth, HttpClient, HttpClientOptions
@@ -213,11 +213,11 @@ class _VonageProvider:
 
     def _transport_error(self, kind: str, exc: Exception) -> ProviderError:
         """The error for a failure on the way to Vonage, in the same words whichever client
-        (the SDK's requests or the lean wire's urllib3) raised it."""
+        (the SDK's requests or the lean wire) raised it."""
         if kind == "connect":
-            return TransientError(f"Could not connect to Vonage: {_short(exc)}", "connect")
+            return TransientError(f"Could not connect to Vonage: {short(exc)}", "connect")
         if kind == "tls":
-            return TransientError(f"TLS handshake with Vonage failed: {_short(exc)}", "tls")
+            return TransientError(f"TLS handshake with Vonage failed: {short(exc)}", "tls")
         if kind == "timeout":
             return UnknownOutcomeError(
                 f"Vonage did not answer within {self.config.timeout} s; the message may have "
@@ -226,7 +226,7 @@ class _VonageProvider:
             log.warning("unreadable answer from Vonage: %s", type(exc).__name__)
             return UnknownOutcomeError(UNREADABLE, "unreadable")
         return UnknownOutcomeError(
-            f"The connection to Vonage broke after the request was sent ({_short(exc)}); "
+            f"The connection to Vonage broke after the request was sent ({short(exc)}); "
             "the message may have been sent — waiting for its receipt.", "dropped")
 
 
@@ -239,12 +239,7 @@ def _gate_requests(client: HttpClient, provider: _VonageProvider) -> None:
     class GatedPool(HTTPSConnectionPool):
         def _validate_conn(self, conn) -> None:
             super()._validate_conn(conn)  # connects first when the pooled connection is closed
-            if provider.before_wire is not None:
-                try:
-                    provider.before_wire()
-                except Exception as exc:  # noqa: BLE001 - e.g. Redis down: nothing left
-                    raise TransientError(f"Not sent, the rate limiter failed: {_short(exc)}",
-                                         "limiter") from exc
+            vonage_wire.admit(provider.before_wire)
 
     manager.pool_classes_by_scheme = {**manager.pool_classes_by_scheme, "https": GatedPool}
 
@@ -261,10 +256,6 @@ def _environment_once(client: HttpClient, host: str) -> None:
     found = session.merge_environment_settings(f"https://{host}", {}, None, None, None)
     session.verify = found["verify"]
     session.trust_env = False
-
-
-def _short(exc: Exception) -> str:
-    return type(exc).__name__ if not str(exc) else str(exc)[:200]
 
 
 def _before_sending(exc: BaseException) -> bool:
@@ -323,7 +314,8 @@ class VonageSmsProvider(_VonageProvider):
     """Text messages through the SMS API; our message id travels as client-ref.
 
     A text goes by the lean wire (vonage_wire.py: the SDK's form, headers and settings in one
-    urllib3 POST, no retries); through a proxy it goes by the SDK itself."""
+    HTTP/1.1 POST on a kept-alive TLS socket, never resent); through a proxy it goes by the SDK
+    itself."""
 
     _wire: SmsWire | None = None
     _proxied: bool | None = None  # a proxy is configured: read once (a scan of os.environ)

@@ -21,6 +21,7 @@ from platform import python_version
 from urllib.parse import urlencode
 
 import certifi
+from requests.structures import CaseInsensitiveDict
 
 from core.providers.base import TransientError
 
@@ -44,17 +45,10 @@ class WireError(Exception):
         self.kind = kind
 
 
-class Headers(dict):
-    """An answer's header fields, looked up without regard to case."""
-
-    def get(self, key: str, default=None):
-        return super().get(key.lower(), default)
-
-
 class WireResponse:
     """An answer with the few attributes the SDK path's error readers use."""
 
-    def __init__(self, status: int, headers: Headers, data: bytes):
+    def __init__(self, status: int, headers: CaseInsensitiveDict, data: bytes):
         self.status_code, self.headers, self.content = status, headers, data
 
     @property
@@ -65,8 +59,21 @@ class WireResponse:
         return json.loads(self.content)
 
 
-def _detail(exc: BaseException) -> str:
+def short(exc: BaseException) -> str:
+    """An exception in a few words for a message's failure reason."""
     return str(exc)[:200] or type(exc).__name__
+
+
+def admit(hook) -> None:
+    """Run the rate limiter's admission `hook` (if any) right before a request is written;
+    a hook that fails (Redis down) means nothing was sent: a temporary error."""
+    if hook is None:
+        return
+    try:
+        hook()
+    except Exception as exc:  # noqa: BLE001 - e.g. Redis down: nothing was sent
+        raise TransientError(f"Not sent, the rate limiter failed: {short(exc)}",
+                             "limiter") from exc
 
 
 class SmsWire:
@@ -94,12 +101,7 @@ class SmsWire:
         body = urlencode(form).encode()
         request = b"%s%d\r\n\r\n%s" % (self.head, len(body), body)
         sock = self._connection()
-        if self.gate() is not None:
-            try:
-                self.gate()()
-            except Exception as exc:  # noqa: BLE001 - e.g. Redis down: nothing was sent
-                raise TransientError(f"Not sent, the rate limiter failed: {_detail(exc)}",
-                                     "limiter") from exc
+        admit(self.gate())
         try:
             sock.sendall(request)
             answer, keep = self._read(sock)
@@ -108,10 +110,10 @@ class SmsWire:
             raise
         except TimeoutError as exc:
             self.close()
-            raise WireError("timeout", f"Read timed out ({_detail(exc)})") from exc
+            raise WireError("timeout", f"Read timed out ({short(exc)})") from exc
         except (OSError, ValueError) as exc:  # reset, broken pipe, TLS alert, bad framing
             self.close()
-            raise WireError("dropped", _detail(exc)) from exc
+            raise WireError("dropped", short(exc)) from exc
         if not keep:
             self.close()
         return answer
@@ -125,16 +127,16 @@ class SmsWire:
             try:
                 raw = socket.create_connection(self.address, timeout=self.timeout)
             except OSError as exc:
-                raise WireError("connect", _detail(exc)) from exc
+                raise WireError("connect", short(exc)) from exc
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 self.sock = self.context.wrap_socket(raw, server_hostname=self.server_name)
             except ssl.SSLError as exc:  # certificate or handshake refused
                 raw.close()
-                raise WireError("tls", _detail(exc)) from exc
+                raise WireError("tls", short(exc)) from exc
             except OSError as exc:  # timed out or reset during the handshake: nothing sent
                 raw.close()
-                raise WireError("connect", _detail(exc)) from exc
+                raise WireError("connect", short(exc)) from exc
         return self.sock
 
     def _read(self, sock: ssl.SSLSocket) -> tuple[WireResponse, bool]:
@@ -154,7 +156,7 @@ class SmsWire:
             status = int(code)
             if status >= 200:
                 break
-        headers = Headers()
+        headers = CaseInsensitiveDict()
         for line in head[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
