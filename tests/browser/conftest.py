@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -19,6 +20,11 @@ SCREENSHOTS = (ROOT / "docs" / "screenshots" if os.environ.get("TIDINGS_SCREENSH
                else ROOT / "tests" / "screenshots-tmp")
 
 pytestmark = pytest.mark.browser
+
+# `make test` runs both database suites side by side on two cores, each with its own Chromium,
+# live server and workers: a page can take longer than Playwright's default 5 s to show what a
+# step waits for. A step that never shows it still fails, after 15 s.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items):
