@@ -85,7 +85,7 @@ class Config:
     DELIVERY_RUNNING_LEASE_SECONDS = int(os.environ.get("DELIVERY_RUNNING_LEASE_SECONDS", 30))
     # Senders side by side in one delivery job (threads, each with its own connection); a
     # worker killed mid-job leaves at most this many messages to reconcile.
-    DELIVERY_SENDERS = int(os.environ.get("DELIVERY_SENDERS", 3))
+    DELIVERY_SENDERS = int(os.environ.get("DELIVERY_SENDERS", 4))
     # The mass-send page waits this long for the next delivery receipt before it stops checking.
     RECEIPT_WAIT_SECONDS = int(os.environ.get("RECEIPT_WAIT_SECONDS", 120))
     PAGE_SIZE = int(os.environ.get("PAGE_SIZE", 25))

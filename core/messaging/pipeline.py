@@ -28,7 +28,7 @@ from core.types import utcnow
 
 log = logging.getLogger(__name__)
 
-CHUNK = 200  # message ids per delivery job: 1,000 recipients make 5 jobs
+CHUNK = 500  # message ids per delivery job: 1,000 recipients make 2 jobs
 DELIVER = "core.messaging.tasks.deliver"
 FAN_OUT = "core.messaging.tasks.fan_out"
 DELIVER_TIMEOUT = 1800  # a chunk waits for its share of the provider rate
