@@ -124,7 +124,8 @@ def start_worker(app, log=None, **extra) -> subprocess.Popen:
 
 
 def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
-    """Warm-stop a worker (SIGTERM to its group), then kill it if it lingers."""
+    """Warm-stop a worker (SIGTERM to its group), then kill -9 it, its work horse and its
+    scheduler if it lingers."""
     import signal
 
     if proc.poll() is not None:
@@ -133,8 +134,9 @@ def stop(proc: subprocess.Popen, timeout: float = 60) -> None:
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+        from tests.processes import kill_worker  # its horse left the group (setsid)
+
+        kill_worker(proc)
 
 
 def start_web(args: list[str], port: int, env: dict | None = None, stderr=None,
