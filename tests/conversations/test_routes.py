@@ -175,6 +175,7 @@ def test_the_client_card_loads_the_thread(client_for, make_client):
 
 def test_date_range_keeps_conversations_with_texts_in_those_days(client_for, make_client):
     from datetime import timedelta
+    from zoneinfo import ZoneInfo
 
     from core.types import utcnow
 
@@ -185,7 +186,9 @@ def test_date_range_keeps_conversations_with_texts_in_those_days(client_for, mak
     db.session.commit()
     send_reply(bob.mobile, "new question")
     http = client_for(Role.READ_ONLY)
-    old_day = (utcnow() - timedelta(days=10)).date()
+    # the day as the business counts it (the filter's days are in its time zone)
+    old_day = (utcnow() - timedelta(days=10)).astimezone(
+        ZoneInfo(settings.business_timezone())).date()
     html = http.get(f"/conversations/?date_from={old_day}&date_to={old_day}",
                     headers=HX).get_data(as_text=True)
     assert "Ann Lee" in html and "Bob Stone" not in html
