@@ -65,10 +65,18 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # not Config's own
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})  # not Config's own
         options.setdefault("connect_args", {"timeout": 30})
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    else:
+        # A delivery job holds one connection per sender for its whole run, besides the job's
+        # own, its heartbeat's and a sender's brief session writes (failures, retries):
+        # SQLAlchemy's default pool (5 + 10 overflow) left senders past the 12th waiting
+        # for a connection. Connections open only when used, so the web app opens no more.
+        senders = int(app.config.get("DELIVERY_SENDERS", 4))
+        options.setdefault("pool_size", max(5, senders + 3))
+        options.setdefault("max_overflow", max(10, senders))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

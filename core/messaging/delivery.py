@@ -184,6 +184,11 @@ def send_one(due: Due, providers: Providers, attachments: Attachments,
         return "taken", None
     try:
         message = outgoing(due, attachments)
+        if ledger.connection is not None and db.session().in_transaction():
+            # the lookups above read through the sender's session: end that read so its
+            # connection goes back to the pool (the ledger writes through its own), or each
+            # sender held two connections for the whole job
+            db.session.commit()
         if not hasattr(provider, "before_wire"):  # else the provider admits at the wire
             pacer.admit()
         result = provider.send(message)

@@ -123,10 +123,13 @@ class ScriptedProvider:
             raise TransientError("Throttled by the provider", "429")
         if outcome == "permanent":
             raise PermanentError("Invalid destination number", "3")
+        if outcome == "slow":  # a provider that takes 0.3 s to answer
+            time.sleep(0.3)
         attempt = redis().incr(f"test:attempt:{message.message_id}")
         provider_id = f"scripted-{message.message_id}-{attempt}"
         redis().rpush(SENDS, json.dumps({"id": message.message_id, "to": message.to,
-                                         "t": arrived, "provider_id": provider_id}))
+                                         "t": arrived, "answered": time.time(),
+                                         "provider_id": provider_id}))
         if outcome == "unknown":
             raise UnknownOutcomeError("Read timed out", "timeout")
         parts = int(outcome[5:]) if outcome.startswith("parts") else 1

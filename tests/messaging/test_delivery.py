@@ -162,6 +162,27 @@ def test_a_worker_dying_with_several_senders_leaves_only_their_messages_in_doubt
     assert statuses(broadcast.id) == {"sent": 40 - len(in_doubt), "reconcile": len(in_doubt)}
 
 
+def test_every_sender_of_a_job_has_a_send_in_flight_against_a_slow_provider(
+        app, fast, scripted, run_worker):
+    # Each sender reads its broadcast's attachments through its session: a session that kept
+    # that connection for the job held two per sender, and past the pool's size senders sat
+    # waiting for one (11 senders at 300 ms latency made 10 texts/s instead of 26).
+    senders = 12 if db.engine.dialect.name == "postgresql" else 1  # SQLite: one writer
+    app.config["DELIVERY_SENDERS"] = senders
+    broadcast = make_broadcast(bulk_appointments(4 * senders))
+    tasks.fan_out(broadcast.id)
+    for message_id in message_ids(broadcast.id):
+        script(db.session.get(Message, message_id).to_addr, "slow")
+
+    run_worker()
+
+    sends = scripted_sends()
+    in_flight = max(sum(1 for other in sends if other["t"] <= send["t"] < other["answered"])
+                    for send in sends)
+    assert statuses(broadcast.id) == {"sent": 4 * senders}
+    assert in_flight == senders
+
+
 def test_a_claim_prevents_double_sends_when_jobs_share_ids(app, fast, run_worker):
     broadcast = make_broadcast(bulk_appointments(120))
     tasks.fan_out(broadcast.id)
